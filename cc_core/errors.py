@@ -1,0 +1,98 @@
+"""cc's error hierarchy.
+
+Every error a user can meet is a :class:`CCError`. Its message says what was wrong, where (file, line, job,
+host) and, where there is one, the way out. The CLI prints the message and exits non-zero; the REST service turns
+it into a 4xx response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class CCError(Exception):
+    """Base class of every error cc reports to a user."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a workflow, located as precisely as cc can."""
+
+    message: str
+    file: Path | None = None
+    line: int | None = None
+    job: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        elif self.line:
+            where = f"line {self.line}: "
+        who = f"job '{self.job}': " if self.job else ""
+        return f"{where}{who}{self.message}"
+
+
+class WorkflowError(CCError):
+    """The workflow is not valid; nothing was run. ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        head = "workflow is not valid" if len(problems) != 1 else "workflow is not valid:"
+        if len(problems) == 1:
+            message = f"{head} {problems[0]}"
+        else:
+            message = head + f" ({len(problems)} problems):\n" + "\n".join(f"  - {p}" for p in problems)
+        super().__init__(message)
+
+
+class PluginError(CCError):
+    """A plugin could not be loaded or two plugins claim the same name."""
+
+
+class UnknownNameError(CCError):
+    """A job type, scheduler, status store or progress parser name that no installed plugin provides."""
+
+
+class RunNotFoundError(CCError):
+    """No run matches the id or workflow name given."""
+
+
+class JobNotFoundError(CCError):
+    """The run has no job of that name."""
+
+
+class RunLockedError(CCError):
+    """Another process is already driving this run."""
+
+
+class StoreError(CCError):
+    """The status store could not be read or written; what it had recorded is unchanged."""
+
+
+class JobTypeError(CCError):
+    """A job type could not submit, check or cancel a job (host unreachable, command missing, ...)."""
+
+    def __init__(self, message: str, *, job: str | None = None, host: str | None = None,
+                 hint: str | None = None) -> None:
+        self.job = job
+        self.host = host
+        parts = []
+        if job:
+            parts.append(f"job '{job}'")
+        if host:
+            parts.append(f"host '{host}'")
+        prefix = (", ".join(parts) + ": ") if parts else ""
+        super().__init__(prefix + message, hint=hint)

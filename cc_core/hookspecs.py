@@ -1,0 +1,78 @@
+"""cc's plugin hooks.
+
+A plugin is a module (or object) with functions marked ``@hookimpl`` whose names are the hooks below. It is found
+through an entry point in group ``cc`` of its distribution::
+
+    [project.entry-points.cc]
+    myplugin = "my_package.plugin"
+
+cc's own built-ins (the SQLite store, the progress parsers, the local job type, the schedulers) register through
+exactly this path. Each ``cc_register_*`` hook is given a ``register`` callback; the plugin calls it once per class
+it provides. cc owns the naming: two plugins registering the same name is an error naming both distributions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import pluggy
+
+if TYPE_CHECKING:
+    from cc_core.commands import Command
+    from cc_core.jobtype import JobType
+    from cc_core.progress import ProgressParser
+    from cc_core.scheduler import Scheduler
+    from cc_core.store import StatusStore
+
+PROJECT = "cc"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def cc_register_job_types(register: Callable[[type[JobType]], None]) -> None:
+    """Register job types: where and how a job runs.
+
+    :param register: call ``register(cls)`` for each :class:`cc_core.jobtype.JobType` subclass this plugin
+        provides. ``cls.name`` is the ``kind:`` a workflow file uses (``local``, ``ssh``, ``slurm``, ``wsl``).
+    :return: nothing; every plugin's implementation is called.
+    """
+
+
+@hookspec
+def cc_register_schedulers(register: Callable[[type[Scheduler]], None]) -> None:
+    """Register schedulers: which ready jobs may start now.
+
+    :param register: call ``register(cls)`` for each :class:`cc_core.scheduler.Scheduler` subclass. ``cls.name`` is
+        what ``ccw run --scheduler NAME`` and ``Workflow.run(scheduler=NAME)`` select.
+    :return: nothing; every plugin's implementation is called.
+    """
+
+
+@hookspec
+def cc_register_status_stores(register: Callable[[type[StatusStore]], None]) -> None:
+    """Register status stores: where runs, job states and their history are recorded.
+
+    :param register: call ``register(cls)`` for each :class:`cc_core.store.StatusStore` subclass. ``cls.name`` is
+        the scheme of ``CC_STORE`` (``sqlite``, the default).
+    :return: nothing; every plugin's implementation is called.
+    """
+
+
+@hookspec
+def cc_register_progress_parsers(register: Callable[[type[ProgressParser]], None]) -> None:
+    """Register progress parsers: how a job's log lines report progress.
+
+    :param register: call ``register(cls)`` for each :class:`cc_core.progress.ProgressParser` subclass. All
+        registered parsers read every job's log; the first one that understands a line wins.
+    :return: nothing; every plugin's implementation is called.
+    """
+
+
+@hookspec
+def cc_register_commands(register: Callable[[Command], None]) -> None:
+    """Register extra ``ccw`` commands (``ccw serve`` comes from the web plugin this way).
+
+    :param register: call ``register(command)`` with a :class:`cc_core.commands.Command` for each sub-command.
+    :return: nothing; every plugin's implementation is called.
+    """

@@ -1,0 +1,197 @@
+"""The job-type contract: how cc starts, follows, cancels and reads the log of a job somewhere.
+
+A job type (local, ssh, slurm, wsl, ...) subclasses :class:`JobType` and is registered by a plugin through
+``cc_register_job_types``. The engine only ever talks to this class:
+
+* :meth:`JobType.submit` starts one attempt of a job and returns a :data:`Handle`, a JSON-able dict (pid and start
+  time, SLURM job id, host + remote pid + folder). The store keeps it; from the handle alone, in a new process,
+  :meth:`JobType.check` finds the job again — that is all "resume" needs.
+* :meth:`JobType.check` is given *all* active jobs of this type and answers what changed among them, in one
+  batch (one ``squeue``, one remote command per host). A job type may also push updates as they happen through
+  the sink given to :meth:`JobType.start` (the local job type does, as processes exit); the engine treats both
+  the same.
+* :meth:`JobType.cancel` ends the job's whole process tree (process group, remote tree, ``scancel``).
+* :meth:`JobType.read_logs` reads each log on from an offset, so progress lines are parsed as they appear and a
+  resumed run reads on where it stopped.
+
+A job type with ``blocking = True`` (the default) is only ever called from a worker thread of its own, so slow
+calls (ssh, sbatch) never hold up the engine. All its methods are called from that one thread.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
+
+from cc_core.model import JobSpec
+from cc_core.states import JobState
+
+Handle = dict[str, Any]
+"""What a job type needs to find a submitted job again; stored as JSON."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Everything a job type needs to start one attempt of a job."""
+
+    run_id: int
+    workflow: str
+    job: JobSpec
+    attempt: int
+    job_dir: Path          # this job's own local folder in the run (log, staged script, exit-code file)
+    workflow_dir: Path     # where the workflow file is; relative script paths start here
+    log_path: Path         # where the job's stdout and stderr go (locally; a remote job type fetches into it)
+    env: Mapping[str, str]  # CC_RUN_ID, CC_JOB, CC_ATTEMPT, ... plus the job's own env
+
+    @property
+    def key(self) -> str:
+        return self.job.name
+
+    def script_path(self) -> Optional[Path]:
+        """The script or notebook file, resolved against the workflow's folder (``None`` for a command)."""
+        name = self.job.script or self.job.notebook
+        if not name:
+            return None
+        path = Path(os.path.expanduser(name))
+        return path if path.is_absolute() else self.workflow_dir / path
+
+
+@dataclass(frozen=True)
+class ActiveJob:
+    """A submitted attempt the engine is following."""
+
+    key: str
+    attempt: int
+    handle: Handle
+    job: JobSpec
+    job_dir: Path
+    log_path: Path
+
+
+@dataclass(frozen=True)
+class JobUpdate:
+    """A change a job type reports: the job started running, or ended (with its exit code)."""
+
+    key: str
+    attempt: int
+    state: JobState
+    exit_code: Optional[int] = None
+    reason: Optional[str] = None
+    handle: Optional[Handle] = None  # a replacement handle, when the job type learned more (e.g. a remote pid)
+    detail: Optional[str] = None     # shown while queued/running, e.g. SLURM's pending reason
+
+    def __post_init__(self) -> None:
+        if self.state not in (JobState.QUEUED, JobState.RUNNING, JobState.DONE, JobState.FAILED, JobState.KILLED):
+            raise ValueError(f"a job type reports queued, running, done, failed or killed, not {self.state.value}")
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    key: str
+    attempt: int
+    handle: Handle
+    log_path: Path
+    offset: int
+
+
+@dataclass(frozen=True)
+class LogChunk:
+    key: str
+    data: bytes
+    offset: int  # where the next read starts
+
+
+UpdateSink = Callable[[JobUpdate], None]
+
+
+@dataclass
+class JobTypeContext:
+    """What cc tells a job type when it creates it."""
+
+    home: Path                           # CC_HOME
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class JobType(ABC):
+    """Base class of every job type. Subclasses set :attr:`name` and implement the four abstract methods."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    blocking: ClassVar[bool] = True
+    """``True``: every call may block (network, commands), so the engine calls it from a worker thread."""
+    poll_interval: ClassVar[float] = 1.0
+    """Seconds between two :meth:`check` calls while this job type has active jobs."""
+    log_interval: ClassVar[float] = 0.5
+    """Seconds between two :meth:`read_logs` calls for running jobs."""
+
+    def __init__(self, context: JobTypeContext) -> None:
+        self.context = context
+
+    def start(self, sink: UpdateSink) -> None:
+        """Called once before the first submit. A job type that learns of changes by itself calls ``sink`` (from
+        any thread) with a :class:`JobUpdate` for each."""
+
+    def stop(self) -> None:
+        """Called once when the run ends or the engine detaches. Close connections; never end running jobs."""
+
+    def validate(self, job: JobSpec, workflow_dir: Path) -> list[str]:
+        """Problems with ``job`` found before anything runs (a missing script, an impossible resource request).
+        Each string is a full sentence; an empty list means the job can be submitted."""
+        problems: list[str] = []
+        name = job.script or job.notebook
+        if name:
+            path = Path(os.path.expanduser(name))
+            path = path if path.is_absolute() else workflow_dir / path
+            if not path.is_file():
+                what = "script" if job.script else "notebook"
+                problems.append(f"{what} '{name}' does not exist (looked for {path})")
+        return problems
+
+    def show_script(self, launch: Launch) -> Optional[str]:
+        """The text of what :meth:`submit` would run (a batch script, a wrapper), for ``ccw show-script``."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """Extra facts for ``ccw plugins`` (e.g. WSL distributions found)."""
+        return {}
+
+    @abstractmethod
+    def submit(self, launch: Launch) -> Handle:
+        """Start one attempt of a job and return its handle. Raise :class:`cc_core.errors.JobTypeError` when the
+        job cannot be started; the attempt then fails with that message as reason."""
+
+    @abstractmethod
+    def check(self, active: Sequence[ActiveJob]) -> list[JobUpdate]:
+        """What changed among ``active`` (all active jobs of this type, possibly from an earlier process).
+
+        Return an update for each job whose state differs from what the engine last heard (a job known only as
+        queued that now runs, or any job that ended, with its exit code). Jobs not mentioned are unchanged.
+        """
+
+    @abstractmethod
+    def cancel(self, active: Sequence[ActiveJob]) -> None:
+        """End these jobs and everything they started. The end is then reported as ``killed`` through
+        :meth:`check` or the sink."""
+
+    @abstractmethod
+    def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
+        """The bytes of each log from its offset on (only complete lines need be returned)."""
+
+
+def read_log_file(request: LogRequest, limit: int = 4 << 20) -> LogChunk:
+    """Read a local log file from ``request.offset`` up to the last complete line (at most ``limit`` bytes)."""
+    try:
+        with open(request.log_path, "rb") as handle:
+            handle.seek(request.offset)
+            data = handle.read(limit)
+    except FileNotFoundError:
+        return LogChunk(request.key, b"", request.offset)
+    end = data.rfind(b"\n")
+    if end < 0:
+        return LogChunk(request.key, b"", request.offset) if len(data) < limit else \
+            LogChunk(request.key, data, request.offset + len(data))
+    data = data[: end + 1]
+    return LogChunk(request.key, data, request.offset + len(data))

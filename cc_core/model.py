@@ -1,0 +1,180 @@
+"""The workflow and job models: what a user writes, validated at the edge with pydantic."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+JOB_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+LOCAL_HOSTS = frozenset({"localhost", "local", "127.0.0.1", ""})
+
+
+def parse_duration(value: Any) -> Optional[float]:
+    """Seconds from ``90``, ``"90s"``, ``"10m"``, ``"2h"`` or ``"1:30:00"``; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '90s', '10m', '2h', '1:30:00'")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        if ":" in text:
+            parts = text.split(":")
+            if not 2 <= len(parts) <= 3 or not all(p.strip().isdigit() for p in parts):
+                raise ValueError(f"'{value}' is not a duration like '1:30:00'")
+            seconds = 0.0
+            for part in parts:
+                seconds = seconds * 60 + int(part)
+        else:
+            match = _DURATION.match(text)
+            if not match:
+                raise ValueError(f"'{value}' is not a duration: use seconds or '90s', '10m', '2h', '1:30:00'")
+            seconds = float(match.group(1)) * _UNIT[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+class JobSpec(BaseModel):
+    """One job of a workflow.
+
+    Exactly one of ``script`` (a ``.sh``/``.py``/other executable file, found relative to the workflow file),
+    ``notebook`` (a ``.ipynb`` file) or ``command`` (a shell command line) says what the job runs.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+    name: str
+    kind: str = "local"
+    host: str = "localhost"
+    user: Optional[str] = None
+    script: Optional[str] = None
+    notebook: Optional[str] = None
+    command: Optional[str] = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    workdir: Optional[str] = None
+    depends: list[str] = Field(default_factory=list)
+    retries: int = Field(default=0, ge=0, le=1000)
+    retry_delay: float = 0.0
+    timeout: Optional[float] = None
+    python: Optional[str] = None
+    venv: Optional[str] = None
+    inputs: list[str] = Field(default_factory=list)
+    outputs: list[str] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    label: Optional[str] = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not JOB_NAME.match(value):
+            raise ValueError(f"'{value}' is not a job name: use letters, digits, '_', '-' and '.'")
+        return value
+
+    @field_validator("timeout", "retry_delay", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value)
+
+    @field_validator("args", mode="before")
+    @classmethod
+    def _args(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import shlex
+
+            return shlex.split(value)
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, (int, float)) else v for v in value]
+        return value
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): ("" if v is None else str(v)) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _one_payload(self) -> "JobSpec":
+        given = [f for f in ("script", "notebook", "command") if getattr(self, f)]
+        if len(given) > 1:
+            raise ValueError(f"give only one of script, notebook, command (got {', '.join(given)})")
+        if not given:
+            raise ValueError("say what the job runs: give one of script, notebook or command")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError("timeout must be more than 0 seconds")
+        return self
+
+    @property
+    def payload(self) -> str:
+        """What runs: the script, notebook or command text."""
+        return self.script or self.notebook or self.command or ""
+
+    @property
+    def is_local_host(self) -> bool:
+        return self.host in LOCAL_HOSTS
+
+
+class Limits(BaseModel):
+    """How many jobs may run at once: overall, per host and per job kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_parallel: Optional[int] = Field(default=None, ge=1)
+    hosts: dict[str, int] = Field(default_factory=dict)
+    kinds: dict[str, int] = Field(default_factory=dict)
+
+
+class WorkflowSpec(BaseModel):
+    """A workflow: named jobs and the dependencies between them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    jobs: dict[str, JobSpec] = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+    colors: dict[str, str] = Field(default_factory=dict)
+    workflow_dir: Optional[str] = Field(default=None, exclude=True)
+    source: Optional[str] = Field(default=None, exclude=True)
+    _locations: Any = PrivateAttr(default=None)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not JOB_NAME.match(value):
+            raise ValueError(f"'{value}' is not a workflow name: use letters, digits, '_', '-' and '.'")
+        return value
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.workflow_dir or ".").resolve()
+
+    def edges(self) -> list[tuple[str, str]]:
+        return [(parent, job.name) for job in self.jobs.values() for parent in job.depends]
+
+    def to_data(self) -> dict[str, Any]:
+        """A plain-data form (what YAML save writes): defaults left out, dependencies kept per job."""
+        jobs: dict[str, Any] = {}
+        for name, job in self.jobs.items():
+            data = job.model_dump(exclude_defaults=True, exclude={"name"})
+            data.setdefault("kind", job.kind)
+            jobs[name] = data
+        out: dict[str, Any] = {"name": self.name}
+        if self.description:
+            out["description"] = self.description
+        limits = self.limits.model_dump(exclude_defaults=True)
+        if limits:
+            out["limits"] = limits
+        if self.colors:
+            out["colors"] = dict(self.colors)
+        out["jobs"] = jobs
+        return out

@@ -1,0 +1,140 @@
+"""Progress parsers: turning a job's log lines into progress reports.
+
+A job reports progress by printing a line such as ``# cc status=running progress=40 msg="reading input"``;
+cloudmesh-cc's ``# cloudmesh status=running progress=40 pid=123`` is understood too. Other formats are plugins:
+subclass :class:`ProgressParser` and register it with ``cc_register_progress_parsers``.
+
+This module is itself a plugin of cc-core (entry point ``progress``), registered like any other.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Optional, Sequence
+
+from cc_core.hookspecs import hookimpl
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """What one progress line says. Any field may be missing."""
+
+    progress: Optional[float] = None   # 0..100
+    status: Optional[str] = None       # what the job says of itself; informational, exit codes decide
+    message: Optional[str] = None
+    values: dict[str, str] = field(default_factory=dict)
+
+
+class ProgressParser(ABC):
+    """Base class of progress parsers.
+
+    ``needles`` are byte strings a line must contain to be worth parsing; lines without any are skipped before
+    :meth:`parse` is called, which keeps chatty jobs cheap.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    needles: ClassVar[tuple[bytes, ...]] = ()
+
+    @abstractmethod
+    def parse(self, line: str) -> Optional[ProgressReport]:
+        """The report in ``line`` (one log line, no newline), or ``None`` when the line is not one of this
+        parser's."""
+
+
+_KEY_VALUES = re.compile(r"""([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
+
+
+def parse_key_values(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for key, raw in _KEY_VALUES.findall(text):
+        if raw[:1] in ("'", '"'):
+            try:
+                raw = shlex.split(raw)[0] if raw not in ('""', "''") else ""
+            except ValueError:
+                raw = raw[1:-1]
+        values[key] = raw
+    return values
+
+
+def _report(values: dict[str, str]) -> Optional[ProgressReport]:
+    progress: Optional[float] = None
+    if "progress" in values:
+        try:
+            progress = max(0.0, min(100.0, float(values["progress"].rstrip("%"))))
+        except ValueError:
+            progress = None
+    status = values.get("status") or None
+    message = values.get("msg") or values.get("message") or None
+    if progress is None and status is None and message is None:
+        return None
+    rest = {k: v for k, v in values.items() if k not in ("progress", "status", "msg", "message")}
+    return ProgressReport(progress=progress, status=status, message=message, values=rest)
+
+
+class _PrefixParser(ProgressParser):
+    prefix: ClassVar[str] = ""
+
+    def parse(self, line: str) -> Optional[ProgressReport]:
+        at = line.find(self.prefix)
+        if at < 0 or line[:at].strip():
+            return None
+        return _report(parse_key_values(line[at + len(self.prefix):]))
+
+
+class CCProgressParser(_PrefixParser):
+    name = "cc"
+    description = "lines '# cc status=running progress=40 msg=...'"
+    needles = (b"# cc ",)
+    prefix = "# cc "
+
+
+class CloudmeshProgressParser(_PrefixParser):
+    name = "cloudmesh"
+    description = "cloudmesh-cc lines '# cloudmesh status=running progress=40 pid=123'"
+    needles = (b"# cloudmesh ",)
+    prefix = "# cloudmesh "
+
+
+class LineScanner:
+    """Applies parsers to log chunks; returns the last report a chunk holds (the last line wins)."""
+
+    def __init__(self, parsers: Sequence[ProgressParser]) -> None:
+        self.parsers = list(parsers)
+        self.needles = tuple({needle for p in self.parsers for needle in p.needles})
+        self._any_line = any(not p.needles for p in self.parsers)
+
+    def last_report(self, data: bytes) -> Optional[ProgressReport]:
+        if not data:
+            return None
+        if not self._any_line and not any(n in data for n in self.needles):
+            return None
+        merged: Optional[ProgressReport] = None
+        for raw in data.splitlines():
+            if not self._any_line and not any(n in raw for n in self.needles):
+                continue
+            line = raw.decode("utf-8", "replace")
+            for parser in self.parsers:
+                report = parser.parse(line)
+                if report is not None:
+                    merged = report if merged is None else _merge(merged, report)
+                    break
+        return merged
+
+
+def _merge(old: ProgressReport, new: ProgressReport) -> ProgressReport:
+    return ProgressReport(
+        progress=new.progress if new.progress is not None else old.progress,
+        status=new.status or old.status,
+        message=new.message or old.message,
+        values={**old.values, **new.values},
+    )
+
+
+@hookimpl
+def cc_register_progress_parsers(register: Callable[[type[ProgressParser]], None]) -> None:
+    register(CCProgressParser)
+    register(CloudmeshProgressParser)

@@ -1,0 +1,189 @@
+"""The plugin registry: one factory that loads every plugin and knows every job type, scheduler, status store,
+progress parser and command by name.
+
+Plugins come from entry points in group ``cc`` (cc's own built-ins too). ``CC_DISABLE_PLUGINS`` (comma-separated
+entry-point or distribution names) blocks some; ``CC_LOAD_PLUGINS`` (same form) loads only those. A plugin that
+fails to import is reported with its distribution and the rest still load.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, Optional, TypeVar
+
+import pluggy
+
+from cc_core import hookspecs
+from cc_core.errors import PluginError, UnknownNameError
+
+T = TypeVar("T")
+ENTRY_POINT_GROUP = "cc"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One loaded (or broken) plugin, as ``ccw plugins`` shows it."""
+
+    name: str                      # entry-point name
+    distribution: str
+    version: str
+    module: str
+    provides: dict[str, list[str]] = field(default_factory=dict)   # "job types" -> ["local"], ...
+    error: Optional[str] = None
+
+
+class Catalogue(Generic[T]):
+    """Named classes of one extension kind, each remembered with the plugin that registered it."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.items: dict[str, type[T]] = {}
+        self.owners: dict[str, str] = {}
+
+    def add(self, cls: type[T], owner: str) -> None:
+        name = getattr(cls, "name", "")
+        if not name:
+            raise PluginError(f"plugin '{owner}' registered a {self.kind} without a name ({cls!r})")
+        if name in self.items and self.owners[name] != owner:
+            raise PluginError(f"two plugins register the {self.kind} '{name}': '{self.owners[name]}' and "
+                              f"'{owner}'", hint=f"uninstall one, or block one with CC_DISABLE_PLUGINS={owner}")
+        self.items[name] = cls
+        self.owners[name] = owner
+
+    def get(self, name: str) -> type[T]:
+        try:
+            return self.items[name]
+        except KeyError:
+            known = ", ".join(sorted(self.items)) or "none"
+            raise UnknownNameError(f"no {self.kind} named '{name}' is installed (installed: {known})",
+                                   hint=f"install the plugin that provides the {self.kind} '{name}'") from None
+
+    def names(self) -> list[str]:
+        return sorted(self.items)
+
+
+class Registry:
+    """Everything the installed plugins provide. Build one with :func:`get_registry`."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        from cc_core.commands import Command
+        from cc_core.jobtype import JobType
+        from cc_core.progress import ProgressParser
+        from cc_core.scheduler import Scheduler
+        from cc_core.store import StatusStore
+
+        self.manager = manager
+        self.plugins: list[PluginInfo] = []
+        self.job_types: Catalogue[JobType] = Catalogue("job type")
+        self.schedulers: Catalogue[Scheduler] = Catalogue("scheduler")
+        self.stores: Catalogue[StatusStore] = Catalogue("status store")
+        self.progress_parsers: Catalogue[ProgressParser] = Catalogue("progress parser")
+        self.commands: dict[str, Command] = {}
+        self._command_owners: dict[str, str] = {}
+
+    def collect(self, plugin: object, info: PluginInfo) -> PluginInfo:
+        """Call one plugin's registration hooks and record what it provides."""
+        provides: dict[str, list[str]] = {}
+
+        def registrar(catalogue: Catalogue[Any], label: str) -> Callable[[Any], None]:
+            def register(cls: Any) -> None:
+                catalogue.add(cls, info.distribution)
+                provides.setdefault(label, []).append(cls.name)
+            return register
+
+        def register_command(command: Any) -> None:
+            if command.name in self.commands and self._command_owners[command.name] != info.distribution:
+                raise PluginError(f"two plugins register the command '{command.name}': "
+                                  f"'{self._command_owners[command.name]}' and '{info.distribution}'")
+            self.commands[command.name] = command
+            self._command_owners[command.name] = info.distribution
+            provides.setdefault("commands", []).append(command.name)
+
+        calls = [
+            ("cc_register_job_types", registrar(self.job_types, "job types")),
+            ("cc_register_schedulers", registrar(self.schedulers, "schedulers")),
+            ("cc_register_status_stores", registrar(self.stores, "status stores")),
+            ("cc_register_progress_parsers", registrar(self.progress_parsers, "progress parsers")),
+            ("cc_register_commands", register_command),
+        ]
+        for hook_name, register in calls:
+            hook = getattr(self.manager.hook, hook_name)
+            impls = [impl for impl in hook.get_hookimpls() if impl.plugin is plugin]
+            for impl in impls:
+                impl.function(register=register)
+        done = PluginInfo(info.name, info.distribution, info.version, info.module, provides, info.error)
+        self.plugins.append(done)
+        return done
+
+    def progress_parser_instances(self) -> list[Any]:
+        return [cls() for _, cls in sorted(self.progress_parsers.items.items())]
+
+
+def _name_list(variable: str) -> Optional[set[str]]:
+    raw = os.environ.get(variable)
+    if raw is None or not raw.strip():
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def build_registry(extra_plugins: Optional[list[tuple[str, object]]] = None) -> Registry:
+    """Load every plugin (entry points of group ``cc`` plus ``extra_plugins``) into a new :class:`Registry`.
+
+    Raises :class:`PluginError` when two plugins claim one name. A plugin that fails to import or register is
+    kept in ``registry.plugins`` with its error and the others still load.
+    """
+    from importlib.metadata import entry_points
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    registry = Registry(manager)
+    blocked = _name_list("CC_DISABLE_PLUGINS") or set()
+    allowed = _name_list("CC_LOAD_PLUGINS")
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = ep.dist.name if ep.dist is not None else "?"
+        version = ep.dist.version if ep.dist is not None else "?"
+        if ep.name in blocked or dist in blocked:
+            continue
+        if allowed is not None and ep.name not in allowed and dist not in allowed:
+            continue
+        info = PluginInfo(ep.name, dist, version, ep.value)
+        try:
+            plugin = ep.load()
+            manager.register(plugin, name=f"{dist}:{ep.name}")
+        except Exception as exc:  # a broken plugin must not take the others down
+            registry.plugins.append(PluginInfo(ep.name, dist, version, ep.value,
+                                               error=f"{type(exc).__name__}: {exc}"))
+            continue
+        try:
+            registry.collect(plugin, info)
+        except PluginError:
+            raise
+        except Exception as exc:
+            registry.plugins.append(PluginInfo(ep.name, dist, version, ep.value,
+                                               error=f"{type(exc).__name__}: {exc}"))
+    for name, plugin in extra_plugins or []:
+        manager.register(plugin, name=name)
+        registry.collect(plugin, PluginInfo(name, name, "-", getattr(plugin, "__name__", repr(plugin))))
+    return registry
+
+
+_registry: Optional[Registry] = None
+_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, built on first use."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = build_registry()
+        return _registry
+
+
+def reset_registry(registry: Optional[Registry] = None) -> None:
+    """Forget the process-wide registry (tests use this to install plugins of their own)."""
+    global _registry
+    with _lock:
+        _registry = registry

@@ -1,0 +1,350 @@
+"""Reading and writing workflow files (YAML), cc's own format and cloudmesh-cc's.
+
+Loading keeps the line of every job and field so that each problem can name its file and line. Duplicate keys,
+which YAML parsers usually drop silently, are problems too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import ValidationError
+
+from cc_core.errors import Problem, WorkflowError
+from cc_core.model import JobSpec, Limits, WorkflowSpec
+
+try:  # libyaml is much faster on big files; the pure-Python parser gives the same result
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_scalars = yaml.constructor.SafeConstructor()
+_JOB_DEFAULT_FIELDS = ("kind", "host", "user", "retries", "retry_delay", "timeout", "env", "options", "python",
+                       "venv", "workdir")
+
+
+@dataclass
+class Locations:
+    """Where things were written in a workflow file (1-based lines)."""
+
+    file: Optional[Path] = None
+    jobs: dict[str, int] = field(default_factory=dict)
+    fields: dict[tuple[str, str], int] = field(default_factory=dict)
+    chains: list[int] = field(default_factory=list)
+
+    def job(self, name: str, field_name: Optional[str] = None) -> Optional[int]:
+        if field_name is not None and (name, field_name) in self.fields:
+            return self.fields[(name, field_name)]
+        return self.jobs.get(name)
+
+    def problem(self, message: str, job: Optional[str] = None, field_name: Optional[str] = None,
+                line: Optional[int] = None) -> Problem:
+        if line is None and job is not None:
+            line = self.job(job, field_name)
+        return Problem(message, file=self.file, line=line, job=job, field=field_name)
+
+
+@dataclass
+class _Node:
+    """A YAML value with the line it starts on; mappings keep the line of each key."""
+
+    value: Any
+    line: int
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+
+def _convert(node: yaml.Node, problems: list[Problem], file: Optional[Path]) -> _Node:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(_scalars.construct_object(key_node, deep=True))
+            key_line = key_node.start_mark.line + 1
+            if key in out:
+                problems.append(Problem(f"'{key}' is given twice (first at line {key_lines[key]})",
+                                        file=file, line=key_line))
+                continue
+            out[key] = _convert(value_node, problems, file)
+            key_lines[key] = key_line
+        return _Node(out, line, key_lines)
+    if isinstance(node, yaml.SequenceNode):
+        return _Node([_convert(item, problems, file) for item in node.value], line)
+    return _Node(_scalars.construct_object(node, deep=True), line)
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, _Node):
+        node = node.value
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def parse_yaml(text: str, file: Optional[Path] = None) -> tuple[_Node, list[Problem]]:
+    problems: list[Problem] = []
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise WorkflowError([Problem(f"not valid YAML: {reason}", file=file, line=line)]) from None
+    if root is None:
+        raise WorkflowError([Problem("the file is empty", file=file)])
+    return _convert(root, problems, file), problems
+
+
+def load_workflow(path: str | Path) -> WorkflowSpec:
+    """Load a workflow file (cc's format or cloudmesh-cc's). Raises :class:`WorkflowError` naming file and line."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowError([Problem("no such workflow file", file=file)]) from None
+    except OSError as exc:
+        raise WorkflowError([Problem(f"cannot read the workflow file: {exc.strerror}", file=file)]) from None
+    return load_workflow_text(text, file=file, name=file.stem, directory=file.resolve().parent)
+
+
+def load_workflow_text(text: str, *, file: Optional[Path] = None, name: Optional[str] = None,
+                       directory: Optional[Path] = None) -> WorkflowSpec:
+    """Load a workflow from YAML text; ``directory`` is where its scripts are looked for."""
+    root, problems = parse_yaml(text, file)
+    if not isinstance(root.value, dict):
+        raise WorkflowError([Problem("a workflow file is a mapping with 'jobs:' (or cloudmesh-cc's "
+                                     "'workflow: nodes:')", file=file, line=root.line)])
+    locations = Locations(file=file)
+    if "workflow" in root.value and isinstance(root.value["workflow"].value, dict):
+        data = _from_cloudmesh(root, locations, problems)
+    else:
+        data = _from_native(root, locations, problems)
+    data.setdefault("name", name or "workflow")
+    spec = _build(data, locations, problems)
+    spec.workflow_dir = str(directory or (file.resolve().parent if file else Path.cwd()))
+    spec.source = str(file) if file else None
+    if problems:
+        raise WorkflowError(problems)
+    spec._locations = locations  # type: ignore[attr-defined]
+    return spec
+
+
+def locations_of(spec: WorkflowSpec) -> Locations:
+    return getattr(spec, "_locations", None) or Locations(file=Path(spec.source) if spec.source else None)
+
+
+def _from_native(root: _Node, loc: Locations, problems: list[Problem]) -> dict[str, Any]:
+    top = root.value
+    known = {"name", "description", "defaults", "jobs", "dependencies", "limits", "colors"}
+    for key in top:
+        if key not in known:
+            problems.append(loc.problem(f"unknown top-level field '{key}' (known: {', '.join(sorted(known))})",
+                                        line=root.key_lines[key]))
+    jobs_node = top.get("jobs")
+    jobs: dict[str, dict[str, Any]] = {}
+    if jobs_node is not None and not isinstance(jobs_node.value, dict):
+        problems.append(loc.problem("'jobs' must be a mapping of job name to job", line=jobs_node.line))
+    elif jobs_node is not None:
+        for job_name, job_node in jobs_node.value.items():
+            loc.jobs[job_name] = jobs_node.key_lines[job_name]
+            if job_node.value is None:
+                job_node = _Node({}, job_node.line)
+            if not isinstance(job_node.value, dict):
+                problems.append(loc.problem("a job is a mapping of fields", job=job_name))
+                continue
+            for field_name, line in job_node.key_lines.items():
+                loc.fields[(job_name, field_name)] = line
+            jobs[job_name] = {k: _plain(v) for k, v in job_node.value.items()}
+    data: dict[str, Any] = {"jobs": jobs}
+    for key in ("name", "description", "limits", "colors"):
+        if key in top:
+            data[key] = _plain(top[key])
+    defaults = _plain(top.get("defaults")) or {}
+    if not isinstance(defaults, dict):
+        problems.append(loc.problem("'defaults' must be a mapping", line=top["defaults"].line))
+        defaults = {}
+    for key in defaults:
+        if key not in _JOB_DEFAULT_FIELDS:
+            problems.append(loc.problem(f"'{key}' cannot have a default (these can: "
+                                        f"{', '.join(_JOB_DEFAULT_FIELDS)})", line=top["defaults"].key_lines[key]))
+    for job in jobs.values():
+        for key, value in defaults.items():
+            if key not in _JOB_DEFAULT_FIELDS:
+                continue
+            if key in ("env", "options") and isinstance(value, dict) and isinstance(job.get(key), dict):
+                job[key] = {**value, **job[key]}
+            else:
+                job.setdefault(key, value)
+    _add_chains(top.get("dependencies"), jobs, {n: n for n in jobs}, loc, problems)
+    return data
+
+
+def _split_names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [str(v).strip() for v in value]
+    return [str(value)]
+
+
+def _add_chains(node: Optional[_Node], jobs: dict[str, dict[str, Any]], alias: dict[str, str], loc: Locations,
+                problems: list[Problem]) -> None:
+    """Apply ``dependencies:``: chains ``a,b,c`` (a → b → c) or cloudmesh's ``{a-b: {source, destination}}``."""
+    if node is None or node.value is None:
+        return
+    pairs: list[tuple[str, str, int]] = []
+    if isinstance(node.value, dict):
+        for key, entry in node.value.items():
+            value = _plain(entry)
+            line = node.key_lines[key]
+            if isinstance(value, dict) and "source" in value and "destination" in value:
+                pairs.append((str(value["source"]), str(value["destination"]), line))
+            else:
+                problems.append(loc.problem(f"dependency '{key}' needs 'source' and 'destination'", line=line))
+    elif isinstance(node.value, list):
+        for item in node.value:
+            names = _split_names(_plain(item))
+            loc.chains.append(item.line)
+            if len(names) == 1:
+                if names[0] not in alias:
+                    problems.append(loc.problem(f"dependency chain names '{names[0]}', which is not a job "
+                                                f"(jobs: {_some(alias)})", line=item.line))
+            pairs.extend((a, b, item.line) for a, b in zip(names, names[1:]))
+    else:
+        names = _split_names(node.value)
+        pairs.extend((a, b, node.line) for a, b in zip(names, names[1:]))
+    for parent, child, line in pairs:
+        missing = [n for n in (parent, child) if n not in alias]
+        if missing:
+            for name in missing:
+                problems.append(loc.problem(f"dependency '{parent}' -> '{child}' names '{name}', which is not a job "
+                                            f"(jobs: {_some(alias)})", line=line))
+            continue
+        deps = jobs[alias[child]].setdefault("depends", [])
+        if isinstance(deps, str):
+            deps = jobs[alias[child]]["depends"] = _split_names(deps)
+        if alias[parent] not in deps:
+            deps.append(alias[parent])
+        loc.fields.setdefault((alias[child], "depends"), line)
+
+
+def _some(names: dict[str, str], limit: int = 8) -> str:
+    keys = list(names)
+    text = ", ".join(keys[:limit])
+    return text + (", ..." if len(keys) > limit else "")
+
+
+_SUFFIX_TO_FIELD = {".sh": "script", ".bash": "script", ".py": "script", ".ipynb": "notebook"}
+_CLOUDMESH_IGNORED = {"status", "shape", "style", "number", "parent", "progress", "created", "modified", "instance",
+                      "name", "kind", "host", "user", "label", "script", "exec", "venv", "directory"}
+
+
+def _from_cloudmesh(root: _Node, loc: Locations, problems: list[Problem]) -> dict[str, Any]:
+    wf = root.value["workflow"]
+    nodes = wf.value.get("nodes")
+    jobs: dict[str, dict[str, Any]] = {}
+    alias: dict[str, str] = {}
+    if nodes is not None and isinstance(nodes.value, dict):
+        for key, node in nodes.value.items():
+            fields = node.value if isinstance(node.value, dict) else {}
+            raw = {k: _plain(v) for k, v in fields.items()}
+            name = str(raw.get("name") or key)
+            alias[str(key)] = name
+            alias[name] = name
+            loc.jobs[name] = nodes.key_lines[key]
+            for field_name, line in getattr(node, "key_lines", {}).items():
+                loc.fields[(name, field_name)] = line
+            job: dict[str, Any] = {}
+            host = str(raw.get("host") or "localhost")
+            kind = str(raw.get("kind") or "local")
+            if host not in ("local", "localhost", "127.0.0.1") and kind == "local":
+                kind = "ssh"  # cloudmesh-cc says 'local' for remote hosts too
+            job["kind"] = kind
+            job["host"] = "localhost" if host == "local" else host
+            if raw.get("user"):
+                job["user"] = str(raw["user"])
+            if raw.get("label"):
+                job["label"] = str(raw["label"])
+            if raw.get("venv"):
+                job["venv"] = str(raw["venv"])
+            payload = raw.get("script") or raw.get("exec")
+            if payload is not None:
+                payload = str(payload).strip()
+                head = payload.split()[0] if payload.split() else payload
+                suffix = Path(head).suffix.lower()
+                if suffix in _SUFFIX_TO_FIELD and " " not in payload:
+                    job[_SUFFIX_TO_FIELD[suffix]] = payload
+                    if (name, "exec") in loc.fields:
+                        loc.fields[(name, _SUFFIX_TO_FIELD[suffix])] = loc.fields[(name, "exec")]
+                else:
+                    job["command"] = payload
+                    if (name, "exec") in loc.fields:
+                        loc.fields[(name, "command")] = loc.fields[(name, "exec")]
+            if name in jobs:
+                problems.append(loc.problem(f"job '{name}' is defined twice", job=name))
+            jobs[name] = job
+    elif nodes is not None and nodes.value is not None:
+        problems.append(loc.problem("'workflow: nodes:' must be a mapping", line=nodes.line))
+    _add_chains(wf.value.get("dependencies"), jobs, alias, loc, problems)
+    data: dict[str, Any] = {"jobs": jobs}
+    name = root.value.get("name") or wf.value.get("name")
+    if name is not None:
+        data["name"] = str(_plain(name))
+    colors = root.value.get("colors")
+    if colors is not None and isinstance(colors.value, dict):
+        status = _plain(colors.value.get("status")) if "status" in colors.value else _plain(colors)
+        if isinstance(status, dict):
+            data["colors"] = {str(k): str(v) for k, v in status.items()}
+    return data
+
+
+def _build(data: dict[str, Any], loc: Locations, problems: list[Problem]) -> WorkflowSpec:
+    jobs: dict[str, JobSpec] = {}
+    for name, fields in data.get("jobs", {}).items():
+        if isinstance(fields.get("depends"), str):
+            fields["depends"] = _split_names(fields["depends"])
+        try:
+            jobs[name] = JobSpec(name=name, **{k: v for k, v in fields.items() if k != "name"})
+        except ValidationError as exc:
+            for err in exc.errors():
+                field_name = str(err["loc"][0]) if err["loc"] else None
+                what = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    what = (f"unknown field '{field_name}' (job fields: "
+                            f"{', '.join(f for f in JobSpec.model_fields if f != 'name')})")
+                elif field_name:
+                    what = f"field '{field_name}': {what}"
+                problems.append(loc.problem(what, job=name, field_name=field_name))
+        except TypeError as exc:  # e.g. a non-string key
+            problems.append(loc.problem(str(exc), job=name))
+    try:
+        limits = Limits(**(data.get("limits") or {}))
+    except (ValidationError, TypeError) as exc:
+        problems.append(loc.problem(f"limits: {exc}"))
+        limits = Limits()
+    try:
+        return WorkflowSpec(name=str(data["name"]), description=str(data.get("description") or ""), jobs=jobs,
+                            limits=limits, colors=data.get("colors") or {})
+    except ValidationError as exc:
+        problems.extend(loc.problem(e["msg"].removeprefix("Value error, ")) for e in exc.errors())
+        return WorkflowSpec(name="workflow", jobs=jobs)
+
+
+def dump_workflow(spec: WorkflowSpec) -> str:
+    """cc's YAML for a workflow; :func:`load_workflow_text` of it gives the same workflow."""
+    return yaml.safe_dump(spec.to_data(), sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_workflow(spec: WorkflowSpec, path: str | Path) -> Path:
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(dump_workflow(spec), encoding="utf-8")
+    tmp.replace(target)
+    return target
