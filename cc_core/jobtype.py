@@ -126,6 +126,8 @@ class JobType(ABC):
     """Seconds between two :meth:`check` calls while this job type has active jobs."""
     log_interval: ClassVar[float] = 0.5
     """Seconds between two :meth:`read_logs` calls for running jobs."""
+    starts_running: ClassVar[bool] = False
+    """``True`` when a job runs as soon as :meth:`submit` returns (no queue in between, as for local processes)."""
 
     def __init__(self, context: JobTypeContext) -> None:
         self.context = context
@@ -157,6 +159,13 @@ class JobType(ABC):
     def describe(self) -> dict[str, Any]:
         """Extra facts for ``ccw plugins`` (e.g. WSL distributions found)."""
         return {}
+
+    def find(self, launch: Launch) -> Optional[Handle]:
+        """Look for an attempt that may have been submitted just before the process driving the run died: the store
+        says the attempt was being submitted but holds no handle. Return its handle when it exists (it is then
+        followed like any other), or ``None`` when it never started (it is then submitted). The default finds
+        nothing."""
+        return None
 
     @abstractmethod
     def submit(self, launch: Launch) -> Handle:

@@ -56,6 +56,9 @@ _JOB_COLUMNS = ("run_id, name, kind, host, ord, state, attempt, progress, messag
 _RUN_COLUMNS = ("id, workflow, state, scheduler, definition, workflow_dir, run_dir, created, started, ended, "
                 "options, runner_pid, runner_host, reason, seq")
 
+_RUN_UPSERT = (f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 15)}) ON CONFLICT(id) DO UPDATE SET "
+               + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _RUN_COLUMNS.split(",")[1:]))
+
 
 def _job_row(job: JobRecord) -> tuple[Any, ...]:
     return (job.run_id, job.name, job.kind, job.host, job.order, job.state.value, job.attempt, job.progress,
@@ -165,13 +168,13 @@ class SQLiteStore(StatusStore):
         return self._transaction(work)
 
     def write(self, run: Optional[RunRecord], jobs: Sequence[JobRecord], transitions: Sequence[Transition],
-              done_requests: Sequence[int] = ()) -> int:
+              done_requests: Sequence[int] = (), removed_jobs: Sequence[str] = ()) -> int:
         def work(conn: sqlite3.Connection) -> int:
             seq = self._next_seq(conn)
             if run is not None:
                 run.seq = seq
-                conn.execute(f"INSERT OR REPLACE INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 15)})",
-                             _run_row(run))
+                # An upsert, not REPLACE: REPLACE deletes the row first, and the delete would cascade to the jobs.
+                conn.execute(_RUN_UPSERT, _run_row(run))
             if jobs:
                 for job in jobs:
                     job.seq = seq
@@ -182,6 +185,9 @@ class SQLiteStore(StatusStore):
                                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
                                  [(t.run_id, t.job, t.attempt, t.state.value, t.at, t.exit_code, t.reason)
                                   for t in transitions])
+            if removed_jobs and run is not None:
+                conn.executemany("DELETE FROM jobs WHERE run_id = ? AND name = ?",
+                                 [(run.id, name) for name in removed_jobs])
             if done_requests:
                 now = time.time()
                 conn.executemany("UPDATE requests SET closed = ? WHERE id = ?", [(now, i) for i in done_requests])

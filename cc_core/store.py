@@ -126,9 +126,9 @@ class StatusStore(ABC):
 
     @abstractmethod
     def write(self, run: Optional[RunRecord], jobs: Sequence[JobRecord], transitions: Sequence[Transition],
-              done_requests: Sequence[int] = ()) -> int:
-        """In one transaction: replace the run row and these job rows, add the transitions, close the requests.
-        Sets ``seq`` on every record written and returns it."""
+              done_requests: Sequence[int] = (), removed_jobs: Sequence[str] = ()) -> int:
+        """In one transaction: replace the run row and these job rows, add the transitions, close the requests,
+        delete the rows of jobs removed from the run. Sets ``seq`` on every record written and returns it."""
 
     @abstractmethod
     def get_run(self, run_id: int) -> RunRecord:

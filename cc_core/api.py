@@ -1,0 +1,254 @@
+"""cc's Python API.
+
+    from cc_core import Workflow
+
+    wf = Workflow("analysis")
+    wf.add_job("fetch", command="curl -O https://example.org/data.csv")
+    wf.add_job("clean", script="clean.py", depends=["fetch"])
+    result = wf.run()                       # blocks, returns the run's final state
+    wf.export("svg")                        # the graph, coloured by the states of the latest run
+
+``Workflow.start()`` returns a :class:`RunController` instead: the run goes on in a background thread, and jobs
+may be added to it while it runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from cc_core.engine import Engine
+from cc_core.errors import CCError, Problem, WorkflowError
+from cc_core.events import Event, EventBus
+from cc_core.model import JobSpec, WorkflowSpec
+from cc_core.states import RunState
+from cc_core.store import JobRecord, RunRecord, StatusStore
+
+
+class RunController:
+    """A run going on in a background thread of this process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.run_id = engine.run.id
+        self._state: Optional[RunState] = None
+        self._error: Optional[BaseException] = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._drive, name=f"cc-run-{self.run_id}", daemon=True)
+        self._thread.start()
+
+    def _drive(self) -> None:
+        try:
+            self._state = self.engine.execute()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: Optional[float] = None) -> RunState:
+        """Wait for the run to end; returns its state (raises what stopped it, e.g. a store error)."""
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"run {self.run_id} is still going after {timeout} s")
+        if self._error is not None:
+            raise self._error
+        assert self._state is not None
+        return self._state
+
+    def _command(self, name: str, *args: Any) -> Any:
+        if self.done:
+            raise CCError(f"run {self.run_id} has ended", hint="start a new run")
+        return self.engine.command(name, *args).result(timeout=60)
+
+    def kill(self, job: Optional[str] = None) -> None:
+        """Kill one job (its descendants are skipped) or, without ``job``, the whole run."""
+        self._command("kill", job)
+
+    def add_job(self, job: JobSpec) -> None:
+        self._command("add_job", job)
+
+    def remove_job(self, name: str) -> None:
+        self._command("remove_job", name)
+
+    def add_dependency(self, parent: str, child: str) -> None:
+        self._command("add_dependency", parent, child)
+
+    def remove_dependency(self, parent: str, child: str) -> None:
+        self._command("remove_dependency", parent, child)
+
+    def detach(self) -> None:
+        """Stop following the run; its jobs go on, and ``resume`` follows them again."""
+        self.engine.detach()
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        return self.engine.bus.subscribe(callback)
+
+    def jobs(self) -> list[JobRecord]:
+        return self.engine.store.get_jobs(self.run_id)
+
+
+def start_run(spec: WorkflowSpec, *, scheduler: str = "parallel", max_parallel: Optional[int] = None,
+              store: Optional[StatusStore] = None, bus: Optional[EventBus] = None) -> RunController:
+    """Validate ``spec``, record a new run and drive it in a background thread."""
+    from cc_core.runner import prepare_run
+
+    return RunController(prepare_run(spec, scheduler=scheduler, max_parallel=max_parallel, store=store, bus=bus))
+
+
+class Workflow:
+    """A workflow built in code (or loaded from a file) that can be run, inspected and exported."""
+
+    def __init__(self, name: str, *, directory: str | Path | None = None, description: str = "") -> None:
+        self.spec = WorkflowSpec(name=name, description=description,
+                                 workflow_dir=str(Path(directory or Path.cwd()).resolve()))
+        self._controller: Optional[RunController] = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Workflow":
+        from cc_core.workflow_file import load_workflow
+
+        spec = load_workflow(path)
+        wf = cls.__new__(cls)
+        wf.spec = spec
+        wf._controller = None
+        return wf
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def jobs(self) -> dict[str, JobSpec]:
+        return self.spec.jobs
+
+    @property
+    def graph(self) -> Any:
+        """The workflow as a networkx ``DiGraph`` (edges parent → child)."""
+        from cc_core.dag import to_networkx
+
+        return to_networkx(self.spec)
+
+    def add_job(self, name: str, **fields: Any) -> JobSpec:
+        """Add a job (fields as in a workflow file: script/notebook/command, kind, host, depends, ...). While a
+        run started with :meth:`start` goes on, the job joins that run too."""
+        if name in self.spec.jobs:
+            raise WorkflowError([Problem("a job of this name already exists", job=name)])
+        try:
+            job = JobSpec(name=name, **fields)
+        except Exception as exc:  # pydantic's error, said in cc's words
+            raise WorkflowError([Problem(_pydantic_message(exc), job=name)]) from None
+        if self._running():
+            assert self._controller is not None
+            self._controller.add_job(job)
+        self.spec.jobs[name] = job
+        return job
+
+    def remove_job(self, name: str) -> None:
+        if name not in self.spec.jobs:
+            raise WorkflowError([Problem("no such job", job=name)])
+        children = [j.name for j in self.spec.jobs.values() if name in j.depends]
+        if children:
+            raise WorkflowError([Problem(f"other jobs depend on it ({', '.join(children)})", job=name)])
+        if self._running():
+            assert self._controller is not None
+            self._controller.remove_job(name)
+        del self.spec.jobs[name]
+
+    def add_dependency(self, parent: str, child: str) -> None:
+        """``child`` starts only after ``parent`` is done."""
+        from cc_core.dag import dependency_problems
+
+        for name in (parent, child):
+            if name not in self.spec.jobs:
+                raise WorkflowError([Problem("no such job", job=name)])
+        job = self.spec.jobs[child]
+        if parent in job.depends:
+            return
+        jobs = dict(self.spec.jobs)
+        jobs[child] = job.model_copy(update={"depends": [*job.depends, parent]})
+        problems = dependency_problems(jobs)
+        if problems:
+            raise WorkflowError(problems)
+        if self._running():
+            assert self._controller is not None
+            self._controller.add_dependency(parent, child)
+        self.spec.jobs[child] = jobs[child]
+
+    def remove_dependency(self, parent: str, child: str) -> None:
+        job = self.spec.jobs[child]
+        if self._running():
+            assert self._controller is not None
+            self._controller.remove_dependency(parent, child)
+        self.spec.jobs[child] = job.model_copy(update={"depends": [p for p in job.depends if p != parent]})
+
+    def validate(self) -> None:
+        """Raise :class:`WorkflowError` listing every problem (cycles, unknown kinds, missing scripts, ...)."""
+        from cc_core.validation import validate_workflow
+
+        validate_workflow(self.spec)
+
+    def start(self, *, scheduler: str = "parallel", max_parallel: Optional[int] = None) -> RunController:
+        """Start a run in the background and return its controller."""
+        self._controller = start_run(self.spec.model_copy(deep=True), scheduler=scheduler,
+                                     max_parallel=max_parallel)
+        return self._controller
+
+    def run(self, *, scheduler: str = "parallel", max_parallel: Optional[int] = None,
+            timeout: Optional[float] = None) -> RunState:
+        """Run the workflow to its end; returns the run's state (``done`` when every job is done)."""
+        return self.start(scheduler=scheduler, max_parallel=max_parallel).wait(timeout)
+
+    def kill(self, job: Optional[str] = None) -> None:
+        """Kill the current run (or one job of it)."""
+        if self._controller is None:
+            raise CCError(f"workflow '{self.name}' has no run going in this process")
+        self._controller.kill(job)
+
+    def _running(self) -> bool:
+        return self._controller is not None and not self._controller.done
+
+    @property
+    def run_id(self) -> Optional[int]:
+        return self._controller.run_id if self._controller else None
+
+    def status(self) -> dict[str, Any]:
+        """The latest run of this workflow: its state and each job's state, progress and exit code."""
+        from cc_core.control import run_status
+
+        return run_status(self.run_id if self.run_id is not None else self.name)
+
+    def save(self, path: str | Path) -> Path:
+        from cc_core.workflow_file import save_workflow
+
+        return save_workflow(self.spec, path)
+
+    def to_yaml(self) -> str:
+        from cc_core.workflow_file import dump_workflow
+
+        return dump_workflow(self.spec)
+
+    def export(self, format: str = "yaml") -> str:
+        """The workflow as YAML, or as SVG coloured by the states of its latest run."""
+        if format == "yaml":
+            return self.to_yaml()
+        if format == "svg":
+            from cc_core.control import latest_jobs
+            from cc_core.svg import workflow_svg
+
+            return workflow_svg(self.spec, latest_jobs(self.name))
+        raise CCError(f"unknown export format '{format}' (formats: yaml, svg)")
+
+
+def _pydantic_message(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = []
+        for err in errors():
+            where = ".".join(str(x) for x in err["loc"])
+            parts.append(f"{where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}")
+        return "; ".join(parts)
+    return str(exc)

@@ -1,0 +1,101 @@
+"""Preparing an engine: a new run of a workflow, or the resumption of a run recorded in the store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from cc_core.engine import Engine
+from cc_core.events import EventBus
+from cc_core.home import cc_home, open_store, runs_dir
+from cc_core.jobtype import JobTypeContext
+from cc_core.model import JobSpec, Limits, WorkflowSpec
+from cc_core.progress import LineScanner
+from cc_core.scheduler import SchedulerOptions
+from cc_core.states import RunState
+from cc_core.store import JobRecord, RunRecord, StatusStore
+from cc_core.validation import validate_workflow
+
+if TYPE_CHECKING:
+    from cc_core.registry import Registry
+
+DEFAULT_SCHEDULER = "parallel"
+
+
+def spec_from_data(data: dict[str, Any], directory: str) -> WorkflowSpec:
+    """Rebuild a workflow from its stored plain-data form (:meth:`WorkflowSpec.to_data`)."""
+    jobs = {name: JobSpec(name=name, **fields) for name, fields in (data.get("jobs") or {}).items()}
+    return WorkflowSpec(name=data["name"], description=data.get("description", ""), jobs=jobs,
+                        limits=Limits(**(data.get("limits") or {})), colors=data.get("colors") or {},
+                        workflow_dir=directory)
+
+
+def _scheduler(registry: "Registry", name: str, spec: WorkflowSpec, max_parallel: Optional[int]) -> Any:
+    options = SchedulerOptions(max_parallel=max_parallel or spec.limits.max_parallel,
+                               host_limits=dict(spec.limits.hosts), kind_limits=dict(spec.limits.kinds))
+    return registry.schedulers.get(name)(options)
+
+
+def _new_run_dir(home: Path, run_id: int) -> Path:
+    base = runs_dir(home)
+    path = base / str(run_id)
+    suffix = 1
+    while path.exists():  # left over from an older store in the same CC_HOME
+        suffix += 1
+        path = base / f"{run_id}-{suffix}"
+    path.mkdir(parents=True)
+    return path
+
+
+def prepare_run(spec: WorkflowSpec, *, scheduler: str = DEFAULT_SCHEDULER, max_parallel: Optional[int] = None,
+                store: Optional[StatusStore] = None, registry: Optional["Registry"] = None,
+                bus: Optional[EventBus] = None) -> Engine:
+    """Validate ``spec`` (raising :class:`cc_core.errors.WorkflowError`), record a new run and return its engine."""
+    from cc_core.registry import get_registry
+
+    registry = registry or get_registry()
+    home = cc_home()
+    job_types = validate_workflow(spec, registry, JobTypeContext(home=home))
+    chosen = _scheduler(registry, scheduler, spec, max_parallel)
+    store = store or open_store(registry, home)
+    run = RunRecord(id=0, workflow=spec.name, state=RunState.RUNNING, scheduler=scheduler,
+                    definition=spec.to_data(), workflow_dir=str(spec.directory), run_dir="", created=time.time(),
+                    options={"max_parallel": max_parallel})
+    from cc_core.dag import topological_order
+
+    order = {n: i for i, n in enumerate(topological_order({n: j.depends for n, j in spec.jobs.items()}))}
+    records = [JobRecord(run_id=0, name=n, kind=j.kind, host=j.host, order=order[n]) for n, j in spec.jobs.items()]
+    run = store.create_run(run, records)
+    run.run_dir = str(_new_run_dir(home, run.id))
+    store.write(run, [], [])
+    return Engine(store=store, run=run, spec=spec, job_types=job_types, scheduler=chosen,
+                  scanner=LineScanner(registry.progress_parser_instances()), bus=bus, records=records)
+
+
+def prepare_resume(ref: str | int, *, store: Optional[StatusStore] = None, registry: Optional["Registry"] = None,
+                   bus: Optional[EventBus] = None, max_parallel: Optional[int] = None) -> Engine:
+    """An engine that continues a recorded run: done jobs stay done, running ones are found again."""
+    from cc_core.registry import get_registry
+
+    registry = registry or get_registry()
+    home = cc_home()
+    store = store or open_store(registry, home)
+    run = store.find_run(ref)
+    spec = spec_from_data(run.definition, run.workflow_dir)
+    job_types = validate_workflow_kinds(spec, registry, home)
+    records = store.get_jobs(run.id)
+    chosen = _scheduler(registry, run.scheduler, spec, max_parallel or run.options.get("max_parallel"))
+    return Engine(store=store, run=run, spec=spec, job_types=job_types, scheduler=chosen,
+                  scanner=LineScanner(registry.progress_parser_instances()), bus=bus, records=records)
+
+
+def validate_workflow_kinds(spec: WorkflowSpec, registry: "Registry", home: Path) -> dict[str, Any]:
+    """The job types of a recorded run (its files were checked when it started)."""
+    from cc_core.errors import WorkflowError
+    from cc_core.validation import job_types_for
+
+    job_types, problems = job_types_for(spec, registry, JobTypeContext(home=home))
+    if problems:
+        raise WorkflowError(problems)
+    return job_types

@@ -1,0 +1,60 @@
+"""Checking a workflow before anything runs: every problem at once, each with file, line and job."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from cc_core.dag import dependency_problems
+from cc_core.errors import Problem, WorkflowError
+from cc_core.jobtype import JobType, JobTypeContext
+from cc_core.model import WorkflowSpec
+from cc_core.workflow_file import locations_of
+
+if TYPE_CHECKING:
+    from cc_core.registry import Registry
+
+
+def job_types_for(spec: WorkflowSpec, registry: "Registry", context: JobTypeContext) -> tuple[dict[str, JobType],
+                                                                                               list[Problem]]:
+    """One job-type object per kind the workflow uses, and a problem for each kind no plugin provides."""
+    locations = locations_of(spec)
+    job_types: dict[str, JobType] = {}
+    problems: list[Problem] = []
+    for job in spec.jobs.values():
+        if job.kind in job_types:
+            continue
+        cls = registry.job_types.items.get(job.kind)
+        if cls is None:
+            installed = ", ".join(registry.job_types.names()) or "none"
+            problems.append(locations.problem(f"unknown job kind '{job.kind}' (installed kinds: {installed})",
+                                              job=job.name, field_name="kind"))
+            continue
+        job_types[job.kind] = cls(context)
+    return job_types, problems
+
+
+def validate_workflow(spec: WorkflowSpec, registry: Optional["Registry"] = None,
+                      context: Optional[JobTypeContext] = None) -> dict[str, JobType]:
+    """Raise :class:`WorkflowError` listing every problem of ``spec``; return the job types it needs."""
+    from cc_core.home import cc_home
+    from cc_core.registry import get_registry
+
+    registry = registry or get_registry()
+    context = context or JobTypeContext(home=cc_home())
+    locations = locations_of(spec)
+    problems = dependency_problems(spec.jobs, locations)
+    job_types, kind_problems = job_types_for(spec, registry, context)
+    problems.extend(kind_problems)
+    directory = spec.directory
+    for job in spec.jobs.values():
+        job_type = job_types.get(job.kind)
+        if job_type is None:
+            continue
+        for message in job_type.validate(job, directory):
+            field_name = "script" if job.script else "notebook" if job.notebook else None
+            problems.append(locations.problem(message, job=job.name, field_name=field_name))
+    if not spec.jobs:
+        problems.append(Problem("the workflow has no jobs", file=locations.file))
+    if problems:
+        raise WorkflowError(problems)
+    return job_types

@@ -1,0 +1,1 @@
+"""cc's ``local`` job type: every job a process group on this machine."""

@@ -1,0 +1,173 @@
+"""The ``local`` job type."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Optional, Sequence
+
+from cc_core.errors import JobTypeError
+from cc_core.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
+                             UpdateSink, read_log_file)
+from cc_core.model import JobSpec
+from cc_core.states import JobState
+from cc_local.launch import attempt_files, describe, plan_process, python_for
+from cc_local.processes import (ExitWatcher, is_alive, process_start_time, read_exit_file, signal_tree,
+                                terminate_later)
+
+
+class LocalJobType(JobType):
+    name = "local"
+    description = "processes on this machine: .sh, .py, .ipynb and commands"
+    blocking = False
+    starts_running = True
+    poll_interval = 1.0
+    log_interval = 0.2
+
+    def __init__(self, context: JobTypeContext) -> None:
+        super().__init__(context)
+        self.kill_grace = float(context.options.get("kill_grace", 3.0))
+        self._sink: Optional[UpdateSink] = None
+        self._watcher: Optional[ExitWatcher] = None
+        self._watched: set[tuple[str, int]] = set()
+        self._lock = threading.Lock()
+
+    def start(self, sink: UpdateSink) -> None:
+        self._sink = sink
+        self._watcher = ExitWatcher()
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+
+    def validate(self, job: JobSpec, workflow_dir: Path) -> list[str]:
+        problems = super().validate(job, workflow_dir)
+        if job.python and not Path(os.path.expanduser(job.python)).exists() and not _on_path(job.python):
+            problems.append(f"python '{job.python}' does not exist")
+        if job.venv and not Path(os.path.expanduser(job.venv)).is_dir():
+            problems.append(f"venv '{job.venv}' does not exist")
+        if job.notebook:
+            try:
+                import nbclient  # noqa: F401
+            except ImportError:
+                problems.append("running notebooks needs nbclient: pip install 'cc-plugin-local[notebook]'")
+        return problems
+
+    def show_script(self, launch: Launch) -> Optional[str]:
+        return describe(plan_process(launch))
+
+    def submit(self, launch: Launch) -> Handle:
+        plan = plan_process(launch)
+        try:
+            log = open(launch.log_path, "ab")
+        except OSError as exc:
+            raise JobTypeError(f"cannot write the log {launch.log_path}: {exc.strerror}", job=launch.key) from None
+        try:
+            process = subprocess.Popen(plan.argv, cwd=plan.cwd, env=plan.env, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=plan.new_session,
+                                       creationflags=plan.creation_flags, close_fds=True)
+        except FileNotFoundError as exc:
+            missing = plan.cwd if not os.path.isdir(plan.cwd) else (exc.filename or plan.argv[0])
+            what = "working directory" if missing == plan.cwd else "program"
+            raise JobTypeError(f"{what} '{missing}' does not exist", job=launch.key) from None
+        except OSError as exc:
+            raise JobTypeError(f"cannot start: {exc.strerror}", job=launch.key) from None
+        finally:
+            log.close()
+        if sys.platform == "win32":  # pragma: no cover - the wrapper cannot learn its own pid there
+            Path(plan.pid_file).write_text(str(process.pid))
+        handle: Handle = {"pid": process.pid, "start": process_start_time(process.pid),
+                          "pid_file": plan.pid_file, "exit_file": plan.exit_file}
+        key, attempt = launch.key, launch.attempt
+        with self._lock:
+            self._watched.add((key, attempt))
+        assert self._watcher is not None, "start() is called before submit()"
+        self._watcher.watch(process, process.pid, lambda code: self._ended(key, attempt, code, None))
+        return handle
+
+    def _ended(self, key: str, attempt: int, code: int, lost: Optional[str]) -> None:
+        with self._lock:
+            self._watched.discard((key, attempt))
+        if self._sink is None:
+            return
+        if lost is not None:
+            self._sink(JobUpdate(key, attempt, JobState.FAILED, None, lost))
+        else:
+            self._sink(JobUpdate(key, attempt, JobState.DONE if code == 0 else JobState.FAILED, code))
+
+    def find(self, launch: Launch) -> Optional[Handle]:
+        pid_file, exit_file = attempt_files(launch.job_dir, launch.attempt)
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return {"pid": pid, "start": process_start_time(pid), "pid_file": str(pid_file),
+                "exit_file": str(exit_file), "found": True}
+
+    def check(self, active: Sequence[ActiveJob]) -> list[JobUpdate]:
+        updates: list[JobUpdate] = []
+        for job in active:
+            with self._lock:
+                if (job.key, job.attempt) in self._watched:
+                    continue  # a child of ours: its exit is pushed as it happens
+            handle = job.handle
+            pid = int(handle["pid"])
+            exit_file = Path(handle["exit_file"])
+            if is_alive(pid, handle.get("start")):
+                # Found again after a resume: from now on its exit is pushed too.
+                with self._lock:
+                    self._watched.add((job.key, job.attempt))
+                key, attempt = job.key, job.attempt
+                assert self._watcher is not None
+                self._watcher.watch(None, pid, lambda code, k=key, a=attempt: self._foreign_ended(k, a, exit_file),
+                                    lambda: read_exit_file(exit_file))
+                continue
+            updates.append(self._outcome(job.key, job.attempt, exit_file))
+        return updates
+
+    def _foreign_ended(self, key: str, attempt: int, exit_file: Path) -> None:
+        with self._lock:
+            self._watched.discard((key, attempt))
+        if self._sink is not None:
+            self._sink(self._outcome(key, attempt, exit_file))
+
+    @staticmethod
+    def _outcome(key: str, attempt: int, exit_file: Path) -> JobUpdate:
+        code = read_exit_file(exit_file)
+        if code is None:
+            return JobUpdate(key, attempt, JobState.FAILED, None,
+                             "lost: the process ended while cc was not watching and left no exit code")
+        return JobUpdate(key, attempt, JobState.DONE if code == 0 else JobState.FAILED, code)
+
+    def cancel(self, active: Sequence[ActiveJob]) -> None:
+        for job in active:
+            pid = int(job.handle["pid"])
+            if not is_alive(pid, job.handle.get("start")):
+                continue
+            signal_tree(pid, signal.SIGTERM)
+            if self.kill_grace >= 0:
+                terminate_later(pid, self.kill_grace)
+
+    def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
+        chunks = []
+        for request in requests:
+            try:
+                size = os.stat(request.log_path).st_size
+            except OSError:
+                continue
+            if size > request.offset:
+                chunks.append(read_log_file(request))
+        return chunks
+
+
+def _on_path(program: str) -> bool:
+    import shutil
+
+    return shutil.which(program) is not None
+
+
+__all__ = ["LocalJobType", "python_for"]

@@ -1,0 +1,1 @@
+"""cc's built-in schedulers."""
