@@ -61,7 +61,7 @@ def render_svg(
     layout: Optional[GraphLayout] = None,
     details: Mapping[str, str] = _EMPTY,
 ) -> str:
-    """The graph as a standalone SVG document.
+    """The graph as a standalone SVG document. Each job is drawn once; jobs named only in ``edges`` too.
 
     :param states: each job's state (``ready`` when missing); it picks the fill colour and the ``state-*`` class.
     :param progress: 0..100 per job; a thin bar shows it when known.
@@ -70,6 +70,7 @@ def render_svg(
     :param layout: a layout made earlier (for the same nodes and edges); made here when not given.
     :param details: extra tooltip lines per job (e.g. host and job type).
     """
+    nodes = list(dict.fromkeys([*nodes, *(name for edge in edges for name in edge)]))
     palette = dict(DEFAULT_COLORS)
     for state, color in (colors or {}).items():
         palette[_state_name(state)] = str(color)
@@ -99,7 +100,7 @@ def render_svg(
     out.append(
         "<defs>"
         '<marker id="cc-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker>'
+        'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker>'
         f"<style>{_STYLE}</style>"
         "</defs>"
     )
