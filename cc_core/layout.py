@@ -477,7 +477,26 @@ def _place_in_layers(layers: list[list[int]], chains: _Chains, sizes: list[float
                     weight.append(_LOOSE_WEIGHT)
             for v, value in zip(row, _spaced_fit(wanted, weight, offsets[i])):
                 x[v] = value
+    _straighten(layers, chains, x, offsets)
     return x
+
+
+def _straighten(layers: list[list[int]], chains: _Chains, x: list[float], offsets: list[list[float]]) -> None:
+    """Line up each long edge's bends on their median, as far as the room beside each bend allows."""
+    where: dict[int, tuple[int, int]] = {}
+    for i, row in enumerate(layers):
+        for j, v in enumerate(row):
+            where[v] = (i, j)
+    for dummies in chains.route.values():
+        if not dummies:
+            continue
+        target = sorted(x[d] for d in dummies)[len(dummies) // 2]
+        for d in dummies:
+            i, j = where[d]
+            row, offset = layers[i], offsets[i]
+            low = x[row[j - 1]] + offset[j] - offset[j - 1] if j > 0 else -math.inf
+            high = x[row[j + 1]] - (offset[j + 1] - offset[j]) if j + 1 < len(row) else math.inf
+            x[d] = min(max(target, low), high)
 
 
 def _spaced_fit(wanted: list[float], weight: list[float], offset: list[float]) -> list[float]:

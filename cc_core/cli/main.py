@@ -1,0 +1,578 @@
+"""``ccw``: cc's command line.
+
+Every command that takes RUN accepts a run id or a workflow name (its latest run). Read commands print JSON with
+``--json``. Errors are printed as one clear message and the exit code says what happened: 0 done, 1 the run
+failed, 2 bad input, 3 the run was killed, 4 the runner detached and left jobs running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from cc_core.errors import CCError
+
+EXIT_FOR_STATE = {"done": 0, "failed": 1, "killed": 3, "detached": 4, "interrupted": 4}
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _fmt_time(value: Optional[float]) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value)) if value else "-"
+
+
+# ------------------------------------------------------------------------------------------------------ run
+def cmd_run(args: argparse.Namespace) -> int:
+    from cc_core.api import RunController
+    from cc_core.events import EventBus
+    from cc_core.runner import prepare_resume, prepare_run
+
+    bus = EventBus()
+    if args.resume:
+        engine = prepare_resume(args.resume, bus=bus, max_parallel=args.max_parallel)
+    else:
+        if not args.file:
+            raise CCError("give a workflow file to run, or --resume RUN")
+        from cc_core.workflow_file import load_workflow
+
+        spec = load_workflow(args.file)
+        engine = prepare_run(spec, scheduler=args.scheduler, max_parallel=args.max_parallel, bus=bus)
+    live = _want_live(args)
+    from cc_core.cli.live import LiveTable, Row
+
+    table = LiveTable(engine.run.workflow, engine.run.id,
+                      [Row(r.name, r.host, r.kind, r.state.value, r.attempt, r.progress, r.started, r.ended,
+                           r.exit_code, r.reason) for r in engine.records()])
+    bus.subscribe(table.on_event)
+    if not live and not args.json and not args.quiet:
+        bus.subscribe(_plain_printer(engine.run.id))
+    controller = RunController(engine)
+    state = _follow(controller, table, live, args)
+    if args.json:
+        from cc_core.control import run_status
+
+        _print_json(run_status(controller.run_id, store=engine.store))
+    elif not args.quiet:
+        _print_summary(table, controller.run_id, state)
+    return EXIT_FOR_STATE.get(state, 1)
+
+
+def _want_live(args: argparse.Namespace) -> bool:
+    if args.json or args.quiet or args.no_live:
+        return False
+    return sys.stdout.isatty()
+
+
+def _plain_printer(run_id: int) -> Callable[[Any], None]:
+    from cc_core.events import JobStateChanged
+
+    def show(event: Any) -> None:
+        if isinstance(event, JobStateChanged) and (event.state.is_final or event.state.value == "retrying"):
+            extra = f" (exit {event.exit_code})" if event.exit_code not in (None, 0) else ""
+            why = f": {event.reason}" if event.reason and event.state.value != "done" else ""
+            sys.stdout.write(f"run {run_id}: {event.job} {event.state.value}{extra}{why}\n")
+            sys.stdout.flush()
+    return show
+
+
+def _follow(controller: Any, table: Any, live: bool, args: argparse.Namespace) -> str:
+    """Wait for the run, drawing the live table; Ctrl-C asks once whether to kill or detach."""
+    interrupts = 0
+    view = None
+    if live:
+        from rich.live import Live
+
+        view = Live(table.render(), refresh_per_second=8, transient=False)
+        view.start()
+    try:
+        while True:
+            try:
+                while not controller.done:
+                    table.changed.wait(0.125)
+                    table.changed.clear()
+                    if view is not None:
+                        view.update(table.render())
+                break
+            except KeyboardInterrupt:
+                interrupts += 1
+                if interrupts == 1:
+                    if view is not None:
+                        view.stop()
+                    choice = _ask_kill_or_detach()
+                    if view is not None:
+                        view.start()
+                    if choice == "detach":
+                        controller.detach()
+                    else:
+                        controller.kill()
+                else:
+                    controller.kill()
+    finally:
+        if view is not None:
+            view.update(table.render())
+            view.stop()
+    return controller.wait().value
+
+
+def _ask_kill_or_detach() -> str:
+    if not sys.stdin.isatty():
+        return "kill"
+    try:
+        answer = input("\nInterrupted. [k]ill the running jobs, or [d]etach and leave them running? [k/d] ")
+    except (KeyboardInterrupt, EOFError):
+        return "kill"
+    return "detach" if answer.strip().lower().startswith("d") else "kill"
+
+
+def _print_summary(table: Any, run_id: int, state: str) -> None:
+    counts = table.counts()
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    sys.stdout.write(f"run {run_id} {state}: {parts}\n")
+    for row in table.rows.values():
+        if row.state in ("failed", "killed"):
+            sys.stdout.write(f"  {row.name}: {row.state} — {row.reason or ''}  (ccw logs {run_id} {row.name})\n")
+    if state in ("detached", "interrupted"):
+        sys.stdout.write(f"  jobs go on; follow them again with: ccw run --resume {run_id}\n")
+
+
+# ------------------------------------------------------------------------------------------------------ reading
+def cmd_status(args: argparse.Namespace) -> int:
+    from cc_core.control import run_status
+    from cc_core.home import open_store
+
+    store = open_store()
+    if not args.run:
+        return cmd_list(args)
+    status = run_status(args.run, store=store)
+    if args.history:
+        status["history"] = [t.to_json() for t in store.get_transitions(status["id"], args.job)]
+    if args.json:
+        _print_json(status)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    from cc_core.cli.live import STATE_STYLE
+
+    console = Console()
+    table = Table(title=f"run {status['id']} of {status['workflow']}: {status['state']}"
+                        + (f" ({status['reason']})" if status.get("reason") else ""), title_justify="left")
+    for column in ("job", "kind", "host", "state", "attempt", "progress", "exit", "started", "reason"):
+        table.add_column(column)
+    for job in status["jobs"]:
+        if args.job and job["name"] != args.job:
+            continue
+        table.add_row(job["name"], job["kind"], job["host"],
+                      f"[{STATE_STYLE.get(job['state'], '')}]{job['state']}[/]", str(job["attempt"]),
+                      "" if job["progress"] is None else f"{job['progress']:.0f}%",
+                      "" if job["exit_code"] is None else str(job["exit_code"]), _fmt_time(job["started"]),
+                      job["reason"] or job["detail"] or "")
+    console.print(table)
+    if args.history:
+        for t in status["history"]:
+            console.print(f"{_fmt_time(t['at'])}  {t['job']:<20} #{t['attempt']} {t['state']}"
+                          + (f" exit={t['exit_code']}" if t["exit_code"] is not None else "")
+                          + (f" ({t['reason']})" if t["reason"] else ""))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from cc_core.control import effective_state
+    from cc_core.home import open_store
+
+    store = open_store()
+    runs = store.list_runs(limit=getattr(args, "limit", 50) or 50)
+    rows = [{"id": r.id, "workflow": r.workflow, "state": effective_state(r).value, "scheduler": r.scheduler,
+             "created": r.created, "started": r.started, "ended": r.ended, "reason": r.reason} for r in runs]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        sys.stdout.write("no runs yet: ccw run WORKFLOW.yaml\n")
+        return 0
+    sys.stdout.write(f"{'run':>5}  {'workflow':<24} {'state':<12} {'started':<19}  duration\n")
+    for row in rows:
+        duration = f"{(row['ended'] or time.time()) - row['started']:.1f}s" if row["started"] else ""
+        sys.stdout.write(f"{row['id']:>5}  {row['workflow']:<24} {row['state']:<12} {_fmt_time(row['started']):<19}"
+                         f"  {duration}\n")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from cc_core.control import effective_state
+    from cc_core.errors import JobNotFoundError
+    from cc_core.home import open_store
+
+    store = open_store()
+    run = store.find_run(args.run)
+    jobs = {j.name: j for j in store.get_jobs(run.id)}
+    if args.job not in jobs:
+        raise JobNotFoundError(f"run {run.id} has no job '{args.job}' (jobs: {', '.join(list(jobs)[:10])})")
+    job = jobs[args.job]
+    attempt = args.attempt or max(job.attempt, 1)
+    log = Path(run.run_dir) / job.name / (f"{job.name}.log" if attempt <= 1 else f"{job.name}.attempt{attempt}.log")
+    if attempt == job.attempt and job.log_path:
+        log = Path(job.log_path)
+    offset = 0
+    out = sys.stdout.buffer
+    while True:
+        try:
+            with open(log, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            data = b""
+            if not args.follow:
+                raise CCError(f"job '{job.name}' of run {run.id} has no log yet ({job.state.value})") from None
+        if data:
+            out.write(data)
+            out.flush()
+            offset += len(data)
+        if not args.follow:
+            return 0
+        current = next((j for j in store.get_jobs(run.id) if j.name == job.name), job)
+        if current.state.is_final or effective_state(store.get_run(run.id)).is_final:
+            if not data:
+                return 0
+        time.sleep(0.2)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from cc_core.errors import WorkflowError
+    from cc_core.validation import validate_workflow
+    from cc_core.workflow_file import load_workflow
+
+    try:
+        spec = load_workflow(args.file)
+        validate_workflow(spec)
+    except WorkflowError as exc:
+        if args.json:
+            _print_json({"valid": False, "problems": [
+                {"message": p.message, "file": str(p.file) if p.file else None, "line": p.line, "job": p.job,
+                 "field": p.field} for p in exc.problems]})
+            return 2
+        raise
+    edges = sum(len(j.depends) for j in spec.jobs.values())
+    if args.json:
+        _print_json({"valid": True, "workflow": spec.name, "jobs": len(spec.jobs), "dependencies": edges})
+    else:
+        sys.stdout.write(f"{args.file}: workflow '{spec.name}' is valid ({len(spec.jobs)} jobs, {edges} "
+                         "dependencies)\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from cc_core.errors import RunNotFoundError
+    from cc_core.home import open_store
+    from cc_core.runner import spec_from_data
+    from cc_core.workflow_file import dump_workflow, load_workflow
+
+    jobs = None
+    if Path(args.run).is_file():
+        spec = load_workflow(args.run)
+    else:
+        store = open_store()
+        try:
+            run = store.find_run(args.run)
+        except RunNotFoundError:
+            raise
+        spec = spec_from_data(run.definition, run.workflow_dir)
+        jobs = store.get_jobs(run.id)
+    if args.format == "yaml":
+        text = dump_workflow(spec)
+    else:
+        from cc_core.svg import workflow_svg
+
+        text = workflow_svg(spec, jobs)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text, encoding="utf-8")
+        sys.stderr.write(f"wrote {args.output}\n")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from cc_core.registry import get_registry
+
+    registry = get_registry()
+    rows = []
+    for info in registry.plugins:
+        row = {"name": info.name, "distribution": info.distribution, "version": info.version, "module": info.module,
+               "provides": info.provides, "error": info.error}
+        details = {}
+        for kind in info.provides.get("job types", []):
+            try:
+                from cc_core.home import cc_home
+                from cc_core.jobtype import JobTypeContext
+
+                facts = registry.job_types.get(kind)(JobTypeContext(home=cc_home())).describe()
+            except Exception as exc:  # noqa: BLE001 - a plugin's describe() must not break the listing
+                facts = {"error": str(exc)}
+            if facts:
+                details[kind] = facts
+        if details:
+            row["details"] = details
+        rows.append(row)
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        status = f"  BROKEN: {row['error']}" if row["error"] else ""
+        sys.stdout.write(f"{row['distribution']} {row['version']} ({row['name']} = {row['module']}){status}\n")
+        for label, names in row["provides"].items():
+            sys.stdout.write(f"    {label}: {', '.join(names)}\n")
+        for kind, facts in row.get("details", {}).items():
+            sys.stdout.write(f"    {kind}: {json.dumps(facts, default=str)}\n")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------------ control
+def cmd_kill(args: argparse.Namespace) -> int:
+    from cc_core.control import kill
+
+    run = kill(args.run, args.job)
+    what = f"job '{args.job}' of run {run.id}" if args.job else f"run {run.id}"
+    sys.stdout.write(f"killed {what} (run is {run.state.value})\n")
+    return 0
+
+
+def cmd_show_script(args: argparse.Namespace) -> int:
+    from cc_core.home import cc_home, open_store
+    from cc_core.jobtype import JobTypeContext, Launch
+    from cc_core.registry import get_registry
+    from cc_core.runner import spec_from_data
+
+    store = open_store()
+    run = store.find_run(args.run)
+    spec = spec_from_data(run.definition, run.workflow_dir)
+    if args.job not in spec.jobs:
+        from cc_core.errors import JobNotFoundError
+
+        raise JobNotFoundError(f"run {run.id} has no job '{args.job}'")
+    job = spec.jobs[args.job]
+    job_type = get_registry().job_types.get(job.kind)(JobTypeContext(home=cc_home()))
+    record = next(r for r in store.get_jobs(run.id) if r.name == job.name)
+    attempt = max(record.attempt, 1)
+    job_dir = Path(run.run_dir) / job.name
+    launch = Launch(run.id, run.workflow, job, attempt, job_dir, spec.directory, job_dir / f"{job.name}.log",
+                    {"CC_RUN_ID": str(run.id), "CC_JOB": job.name})
+    text = job_type.show_script(launch)
+    sys.stdout.write((text or f"job type '{job.kind}' has no script to show") + "\n")
+    return 0
+
+
+def _job_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    fields: dict[str, Any] = {"name": args.name, "kind": args.kind, "host": args.host}
+    for field_name in ("command", "script", "notebook"):
+        if getattr(args, field_name):
+            fields[field_name] = getattr(args, field_name)
+    if args.depends:
+        fields["depends"] = [d.strip() for d in args.depends.split(",") if d.strip()]
+    return fields
+
+
+def cmd_add_job(args: argparse.Namespace) -> int:
+    from cc_core.dag import dependency_problems
+    from cc_core.errors import Problem, WorkflowError
+    from cc_core.home import open_store
+    from cc_core.model import JobSpec
+    from cc_core.runner import spec_from_data
+
+    store = open_store()
+    run = store.find_run(args.run)
+    spec = spec_from_data(run.definition, run.workflow_dir)
+    try:
+        job = JobSpec(**_job_from_args(args))
+    except Exception as exc:
+        from cc_core.api import _pydantic_message
+
+        raise WorkflowError([Problem(_pydantic_message(exc), job=args.name)]) from None
+    if job.name in spec.jobs:
+        raise WorkflowError([Problem("a job of this name is already in the run", job=job.name)])
+    problems = dependency_problems({**spec.jobs, job.name: job})
+    if problems:
+        raise WorkflowError(problems)
+    _request(store, run, "add_job", {"job": job.model_dump()})
+    sys.stdout.write(f"added job '{job.name}' to run {run.id}\n")
+    return 0
+
+
+def cmd_remove_job(args: argparse.Namespace) -> int:
+    from cc_core.home import open_store
+
+    store = open_store()
+    run = store.find_run(args.run)
+    _request(store, run, "remove_job", {"name": args.name})
+    sys.stdout.write(f"asked run {run.id} to remove job '{args.name}'\n")
+    return 0
+
+
+def cmd_add_dependency(args: argparse.Namespace) -> int:
+    from cc_core.home import open_store
+
+    store = open_store()
+    run = store.find_run(args.run)
+    _request(store, run, "add_dependency", {"parent": args.parent, "child": args.child})
+    sys.stdout.write(f"asked run {run.id} to make '{args.child}' wait for '{args.parent}'\n")
+    return 0
+
+
+def _request(store: Any, run: Any, action: str, payload: dict[str, Any]) -> None:
+    from cc_core.control import effective_state
+
+    state = effective_state(run)
+    if state.value != "running":
+        raise CCError(f"run {run.id} is {state.value}; jobs can be changed only while it runs",
+                      hint=f"resume it first: ccw run --resume {run.id}")
+    store.add_request(run.id, action, payload)
+
+
+# ------------------------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ccw", description="cc: run workflows of jobs on this machine, SSH hosts, "
+                                     "SLURM clusters and WSL, and follow them live.")
+    parser.add_argument("--version", action="version", version=f"ccw {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a workflow file with live progress", description="Run a workflow file "
+                       "(cc's YAML or cloudmesh-cc's) and follow it live. Exit code 0 when every job is done.")
+    p.add_argument("file", nargs="?", help="workflow YAML file")
+    p.add_argument("--scheduler", default="parallel", help="scheduler name (default: parallel; see ccw plugins)")
+    p.add_argument("--max-parallel", "-j", type=int, default=None, help="jobs at once (default: CPU count)")
+    p.add_argument("--resume", metavar="RUN", help="continue a run whose runner died or detached")
+    p.add_argument("--json", action="store_true", help="print the final status as JSON")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing; the exit code tells")
+    p.add_argument("--no-live", action="store_true", help="print a line per finished job instead of a live table")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("status", help="show a run's jobs", description="Show a run's jobs and states.")
+    p.add_argument("run", nargs="?", help="run id or workflow name (latest run); none: list runs")
+    p.add_argument("job", nargs="?", help="only this job")
+    p.add_argument("--history", action="store_true", help="every state change with its time")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("list", help="list runs", description="List runs, newest first.")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("logs", help="print a job's log", description="Print a job's log (stdout and stderr).")
+    p.add_argument("run", help="run id or workflow name")
+    p.add_argument("job")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing as the job writes")
+    p.add_argument("--attempt", type=int, default=None, help="an earlier attempt's log")
+    p.set_defaults(handler=cmd_logs)
+
+    p = sub.add_parser("validate", help="check a workflow file without running it",
+                       description="Check a workflow file: every problem with its file, line and job.")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("export", help="write a run's workflow as YAML or SVG",
+                       description="Export a run's workflow (or a workflow file) as YAML, or as an SVG graph "
+                                   "coloured by the run's job states.")
+    p.add_argument("run", help="run id, workflow name or workflow file")
+    p.add_argument("--format", choices=["yaml", "svg"], default="yaml")
+    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("plugins", help="list installed plugins", description="List plugins and what they provide.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_plugins)
+
+    p = sub.add_parser("kill", help="kill a run or one job", description="Kill a run (or one job and skip its "
+                       "descendants), whichever process drives it.")
+    p.add_argument("run")
+    p.add_argument("job", nargs="?")
+    p.set_defaults(handler=cmd_kill)
+
+    p = sub.add_parser("show-script", help="show what a job runs (e.g. its SLURM batch script)",
+                       description="Show the script a job type submits for a job.")
+    p.add_argument("run")
+    p.add_argument("job")
+    p.set_defaults(handler=cmd_show_script)
+
+    p = sub.add_parser("add-job", help="add a job to a running run", description="Add a job to a run that goes on.")
+    p.add_argument("run")
+    p.add_argument("name")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--command")
+    group.add_argument("--script")
+    group.add_argument("--notebook")
+    p.add_argument("--depends", help="comma-separated parent jobs")
+    p.add_argument("--kind", default="local")
+    p.add_argument("--host", default="localhost")
+    p.set_defaults(handler=cmd_add_job)
+
+    p = sub.add_parser("remove-job", help="remove a job that has not started from a running run")
+    p.add_argument("run")
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_remove_job)
+
+    p = sub.add_parser("add-dependency", help="make a job of a running run wait for another")
+    p.add_argument("run")
+    p.add_argument("parent")
+    p.add_argument("child")
+    p.set_defaults(handler=cmd_add_dependency)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("cc-core")
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+def _plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Add the sub-commands plugins contribute (only loaded when the command is not a built-in one)."""
+    builtins = {"run", "status", "list", "logs", "validate", "export", "plugins", "kill", "show-script", "add-job",
+                "remove-job", "add-dependency"}
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first in builtins:
+        return
+    from cc_core.registry import get_registry
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sorted(get_registry().commands.items()):
+        p = sub.add_parser(name, help=command.help, description=command.help)
+        command.configure(p)
+        p.set_defaults(handler=command.run)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        _plugin_commands(parser, argv)
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 2
+        return int(args.handler(args))
+    except CCError as exc:
+        sys.stderr.write(f"ccw: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("ccw: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
