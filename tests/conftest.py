@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+
+@pytest.fixture
+def cc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A CC_HOME of the test's own, for this process and the ccw processes it starts."""
+    home = tmp_path / "cc-home"
+    monkeypatch.setenv("CC_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def write_workflow(tmp_path: Path) -> Callable[..., Path]:
+    """Write a workflow file (and optional scripts) into a folder of the test's own."""
+    def write(text: str, name: str = "workflow.yaml", folder: str = "wf", **files: str) -> Path:
+        directory = tmp_path / folder
+        directory.mkdir(parents=True, exist_ok=True)
+        for file_name, content in files.items():
+            path = directory / file_name.replace("__", ".")
+            path.write_text(textwrap.dedent(content))
+            if path.suffix == ".sh":
+                path.chmod(0o755)
+        target = directory / name
+        target.write_text(textwrap.dedent(text))
+        return target
+    return write
+
+
+def ccw_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cc_core", *args]
+
+
+@pytest.fixture
+def ccw(cc_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the real ccw in a new process with the test's CC_HOME."""
+    def run(*args: str, timeout: float = 60, check: bool = False, cwd: Path | None = None
+            ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(ccw_command(*args), capture_output=True, text=True, timeout=timeout,
+                                env={**os.environ, "CC_HOME": str(cc_home)}, cwd=cwd)
+        if check and result.returncode != 0:
+            raise AssertionError(f"ccw {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+    return run
