@@ -13,7 +13,7 @@ GUI draws from.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
@@ -25,8 +25,10 @@ _SWEEPS = 8              # at most this many down+up barycenter rounds
 _PATIENCE = 2            # stop after this many rounds without fewer crossings
 _PLACEMENT_ROUNDS = 4    # down/up rounds of coordinate placement
 _PROGRESS = 0.99         # a round must leave fewer than this share of the crossings to count as progress
-_TRANSPOSE_LIMIT = 3_000  # adjacent swaps only while vertices + edges stay below this (they cost more)
-_SIFT_LIMIT = 20_000      # moving vertices through their whole layer only while sum(layer width²) stays below
+# Adjacent swaps and sifting find crossings barycenters miss but cost more; they run only while their estimated
+# work per round (pairs of edges compared) stays below these limits, which keeps small graphs tidy and large fast.
+_TRANSPOSE_WORK = 12_000
+_SIFT_WORK = 60_000
 _DUMMY_WEIGHT = 4.0      # how strongly a long edge's bends pull towards a straight line
 _LOOSE_WEIGHT = 0.05     # how weakly a job without neighbours on the reference side holds its place
 
@@ -50,7 +52,13 @@ class GraphLayout:
     layer_of: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for JSON: numbers rounded to 0.1 px, edges as a list (JSON keys must be strings)."""
+        """Plain data for JSON, numbers rounded to 0.1 px::
+
+            {"width", "height", "direction", "node_width", "node_height", "crossings",
+             "layers": [[name, ...], ...],
+             "nodes": [{"name", "x", "y", "layer"}, ...],            # x, y: the job's centre
+             "edges": [{"source", "target", "points": [[x, y], ...]}, ...]}
+        """
         return {
             "width": _r(self.width),
             "height": _r(self.height),
@@ -301,8 +309,8 @@ def _order_layers(layers: list[list[int]], chains: _Chains) -> int:
     downwards = list(range(1, len(layers)))
     upwards = list(range(len(layers) - 2, -1, -1))
     _sweep(layers, downwards, chains.up, pos, -1)        # a first order from the given order of the top layer
-    small = chains.count + sum(len(d) for d in chains.down) <= _TRANSPOSE_LIMIT
-    narrow = sum(len(row) ** 2 for row in layers) <= _SIFT_LIMIT
+    small = _transpose_work(layers, chains) <= _TRANSPOSE_WORK
+    narrow = small and _sift_work(layers, chains) <= _SIFT_WORK
     if small:
         _transpose(layers, chains, pos)
     best = _crossings(layers, chains.down, pos)
@@ -353,19 +361,36 @@ def _sweep(layers: list[list[int]], rows: list[int], neighbours: list[list[int]]
             pos[v] = i
 
 
+def _transpose_work(layers: list[list[int]], chains: _Chains) -> int:
+    up, down = chains.up, chains.down
+    return sum(4 + (len(up[v]) + len(down[v])) * (len(up[w]) + len(down[w]))
+               for row in layers for v, w in zip(row, row[1:]))
+
+
+def _sift_work(layers: list[list[int]], chains: _Chains) -> int:
+    up, down = chains.up, chains.down
+    return sum(sum(len(up[v]) for v in row) ** 2 + sum(len(down[v]) for v in row) ** 2 for row in layers)
+
+
 def _transpose(layers: list[list[int]], chains: _Chains, pos: list[int], rounds: int = 4) -> None:
     """Swap neighbours in a layer while that removes crossings with the layers above and below."""
     up, down = chains.up, chains.down
     for _ in range(rounds):
         improved = False
         for row in layers:
+            if len(row) < 2:
+                continue
+            above = [sorted([pos[u] for u in up[v]]) for v in row]
+            below = [sorted([pos[u] for u in down[v]]) for v in row]
             for i in range(len(row) - 1):
-                v, w = row[i], row[i + 1]
-                kept = _pair_crossings(v, w, up, pos) + _pair_crossings(v, w, down, pos)
-                swapped = _pair_crossings(w, v, up, pos) + _pair_crossings(w, v, down, pos)
+                kept = _ahead(above[i], above[i + 1]) + _ahead(below[i], below[i + 1])
+                swapped = _ahead(above[i + 1], above[i]) + _ahead(below[i + 1], below[i])
                 if swapped < kept:
+                    v, w = row[i], row[i + 1]
                     row[i], row[i + 1] = w, v
                     pos[v], pos[w] = i + 1, i
+                    above[i], above[i + 1] = above[i + 1], above[i]
+                    below[i], below[i + 1] = below[i + 1], below[i]
                     improved = True
         if not improved:
             return
@@ -375,26 +400,37 @@ def _sift(layers: list[list[int]], chains: _Chains, pos: list[int]) -> None:
     """Move each vertex, one at a time, to the place in its layer where its edges cross the fewest others."""
     up, down = chains.up, chains.down
     for row in layers:
+        if len(row) < 2:
+            continue
+        # While one layer is sifted the others stay put, so the crossings of every pair can be counted once.
+        above = {v: sorted([pos[u] for u in up[v]]) for v in row}
+        below = {v: sorted([pos[u] for u in down[v]]) for v in row}
+        ahead: dict[tuple[int, int], int] = {}      # (v, w): crossings with v placed before w
+        for v in row:
+            for w in row:
+                if v != w:
+                    ahead[(v, w)] = _ahead(above[v], above[w]) + _ahead(below[v], below[w])
         for v in list(row):
-            i = pos[v]
-            rest = row[:i] + row[i + 1:]
-            # change[j] = crossings with v placed before rest[j] minus after it, summed from the left
+            rest = [w for w in row if w != v]
             best_at, best, running = 0, 0, 0
             for j, w in enumerate(rest):
-                running += (_pair_crossings(w, v, up, pos) + _pair_crossings(w, v, down, pos)
-                            - _pair_crossings(v, w, up, pos) - _pair_crossings(v, w, down, pos))
+                running += ahead[(w, v)] - ahead[(v, w)]
                 if running < best:
                     best, best_at = running, j + 1
             rest.insert(best_at, v)
             row[:] = rest
-            for j, w in enumerate(row):
-                pos[w] = j
+        for j, w in enumerate(row):
+            pos[w] = j
 
 
-def _pair_crossings(left: int, right: int, neighbours: list[list[int]], pos: list[int]) -> int:
-    """Crossings between the edges of ``left`` and of ``right`` to one layer, ``left`` placed first."""
-    right_positions = [pos[u] for u in neighbours[right]]
-    return sum(1 for a in neighbours[left] for p in (pos[a],) for q in right_positions if p > q)
+def _ahead(first: list[int], second: list[int]) -> int:
+    """Crossings of edges ending at sorted positions ``first`` with those ending at ``second``, placed after."""
+    if not first or not second:
+        return 0
+    if len(second) == 1:
+        q = second[0]
+        return len(first) - bisect_right(first, q)
+    return sum([bisect_left(second, p) for p in first])
 
 
 def _crossings(layers: list[list[int]], down: list[list[int]], pos: list[int]) -> int:
