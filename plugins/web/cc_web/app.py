@@ -1,0 +1,51 @@
+"""The FastAPI app: REST API under ``/api``, OpenAPI at ``/openapi.json``, docs at ``/docs``, the GUI at ``/``."""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from fastapi import FastAPI
+
+from cc_core.store import StatusStore
+from cc_web import __version__, api_plugins, api_runs, api_workflows, error_responses, gui
+from cc_web.event_stream import POLL_INTERVAL, EventHub
+from cc_web.run_control import RunControl
+from cc_web.security import MAX_BODY, Guard
+
+DESCRIPTION = """Manage workflows (DAGs of jobs) and watch their runs live.
+
+The same store and engine as the ``ccw`` command line: a run started with ``ccw run`` shows here, and a run started
+here can be followed with ``ccw status``. Errors are JSON ``{error, message, hint, problems}``; a workflow that is
+not valid is answered with 422 and a problem per mistake naming its job, field and line.
+"""
+
+
+def create_app(token: Optional[str] = None, store: Optional[StatusStore] = None, *, max_body: int = MAX_BODY,
+               allowed_hosts: Optional[Iterable[str]] = None, poll_interval: float = POLL_INTERVAL) -> FastAPI:
+    """Build the service.
+
+    :param token: when given, every request and event stream must carry it (``Authorization: Bearer``,
+        ``?token=`` or the cookie the GUI gets); without it only loopback host names are answered.
+    :param store: the status store; by default the one of ``CC_HOME`` (``cc_core.home.open_store``).
+    :param max_body: the largest request body accepted, in bytes (larger ones get 413).
+    :param allowed_hosts: host names requests may be addressed to (default: loopback names without a token,
+        any with one).
+    :param poll_interval: seconds between two looks at the store for a watched run.
+    """
+    if store is None:
+        from cc_core.home import open_store
+
+        store = open_store()
+    app = FastAPI(title="cc", version=__version__, description=DESCRIPTION)
+    hub = EventHub(store, interval=poll_interval)
+    app.state.store = store
+    app.state.events = hub
+    app.state.control = RunControl(store, wake=hub.wake)
+    app.state.token = token
+    error_responses.install(app)
+    app.include_router(api_workflows.router)
+    app.include_router(api_runs.router)
+    app.include_router(api_plugins.router)
+    gui.install(app)
+    app.add_middleware(Guard, token=token, max_body=max_body, allowed_hosts=allowed_hosts)
+    return app

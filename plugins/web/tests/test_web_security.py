@@ -1,0 +1,100 @@
+"""Security defaults: loopback names only without a token, the token on every request and stream, no
+cross-site posts, request size limits, and ``ccw serve`` refusing to bind elsewhere without a token."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+
+from cc_core.store import StatusStore
+
+
+@pytest.fixture
+def guarded(store: StatusStore) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from cc_web.app import create_app
+
+    with TestClient(create_app(token="s3cret", store=store), base_url="http://cc.example:8765") as client:
+        yield client
+
+
+def test_without_a_token_only_loopback_names_are_answered(api: Any) -> None:
+    assert api.get("/api/workflows").status_code == 200
+    assert api.get("/api/workflows", headers={"host": "localhost:8765"}).status_code == 200
+    rebound = api.get("/api/workflows", headers={"host": "evil.example"})
+    assert rebound.status_code == 421 and rebound.json()["error"] == "HostNotAllowed"
+
+
+def test_the_token_is_checked_on_every_request(guarded: Any) -> None:
+    for path in ("/api/workflows", "/", "/static/app.js", "/openapi.json", "/docs", "/api/runs/1/events"):
+        response = guarded.get(path)
+        assert response.status_code == 401, path
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert guarded.get("/api/workflows", headers={"authorization": "Bearer wrong"}).status_code == 401
+    assert guarded.get("/api/workflows", params={"token": "wrong"}).status_code == 401
+    assert guarded.get("/api/workflows", headers={"authorization": "Bearer s3cret"}).status_code == 200
+    assert guarded.get("/api/runs/1/events", params={"token": "s3cret"}).status_code == 404  # past the guard
+
+
+def test_opening_the_gui_with_the_token_sets_a_strict_cookie(guarded: Any) -> None:
+    page = guarded.get("/", params={"token": "s3cret"})
+    assert page.status_code == 200 and "<html" in page.text
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith("cc_token=s3cret") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert guarded.get("/api/workflows", headers={"cookie": "cc_token=s3cret"}).status_code == 200
+    assert guarded.get("/api/workflows", headers={"cookie": "cc_token=nope"}).status_code == 401
+
+
+def test_cross_site_posts_are_refused(api: Any) -> None:
+    form_post = api.post("/api/runs/1/kill", headers={"origin": "http://evil.example"})
+    assert form_post.status_code == 403 and form_post.json()["error"] == "CrossOriginRefused"
+    assert api.post("/api/runs/1/kill", headers={"origin": "http://127.0.0.1"}).status_code == 404
+    assert api.post("/api/runs/1/kill").status_code == 404
+
+
+def test_request_bodies_are_limited(store: StatusStore, serve: Callable[..., Any]) -> None:
+    server = serve(max_body=4096)
+    big = {"yaml": "name: big\njobs:\n  a: {command: 'true'}\n#" + "x" * 5000}
+    with httpx.Client(base_url=server.url) as client:
+        declared = client.post("/api/workflows", json=big)
+        assert declared.status_code == 413 and declared.json()["error"] == "PayloadTooLarge"
+
+        def chunks() -> Iterator[bytes]:   # no content-length: counted while read
+            yield b'{"yaml": "'
+            for _ in range(10):
+                yield b"x" * 1000
+            yield b'"}'
+        streamed = client.post("/api/workflows", content=chunks(), headers={"content-type": "application/json"})
+        assert streamed.status_code == 413
+        upload = client.post("/api/workflows/upload", files={"file": ("big.yaml", b"#" * 8000, "application/yaml")})
+        assert upload.status_code == 413
+        assert client.post("/api/workflows", json={"yaml": "name: small\njobs:\n  a: {command: 'true'}\n"}
+                           ).status_code == 201
+    assert [w.name for w in store.list_workflows()] == ["small"]
+
+
+def test_serve_refuses_a_public_address_without_a_token(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from cc_web.serve import SERVE, check_bind
+
+    monkeypatch.delenv("CC_TOKEN", raising=False)
+    parser = argparse.ArgumentParser()
+    SERVE.configure(parser)
+    args = parser.parse_args(["--host", "0.0.0.0", "--port", "1"])
+    assert SERVE.run(args) == 2
+    assert "--token" in capsys.readouterr().err
+    check_bind("127.0.0.1", None)
+    check_bind("::1", None)
+    check_bind("0.0.0.0", "tok")
+
+
+def test_serve_is_a_ccw_command() -> None:
+    from cc_core.registry import get_registry
+
+    command = get_registry().commands["serve"]
+    assert command.name == "serve" and "REST" in command.help
