@@ -1,0 +1,122 @@
+"""A job's files: ``inputs:`` copied into the remote job folder before it starts, ``outputs:`` copied back into
+the job's local folder once it ended.
+
+An input is a file or folder on the user's machine, relative to the workflow file (globs like ``data/*.csv``
+work); it keeps its relative path in the remote job folder (an absolute one lands under its own name). An output
+is a path on the host, relative to the job's working folder (the remote job folder unless ``workdir:`` says
+otherwise); its last part may be a glob. Outputs land in the job's local folder under the same relative path.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import posixpath
+from pathlib import Path, PurePosixPath
+from typing import Optional
+
+import paramiko
+
+from cc_core.jobtype import Launch
+from cc_core.model import JobSpec
+from cc_ssh.transfer import get_path, sftp_path
+
+GLOB_CHARS = "*?["
+
+
+def _has_glob(text: str) -> bool:
+    return any(char in text for char in GLOB_CHARS)
+
+
+def _local(item: str, workflow_dir: Path) -> Path:
+    path = Path(os.path.expanduser(item))
+    return path if path.is_absolute() else workflow_dir / path
+
+
+def _remote_name(item: str, local: Path, workflow_dir: Path) -> str:
+    """Where an input lands in the job folder: its path relative to the workflow folder, else its name."""
+    if not Path(os.path.expanduser(item)).is_absolute() and ".." not in Path(item).parts:
+        try:
+            return local.relative_to(workflow_dir).as_posix()
+        except ValueError:
+            pass
+    return local.name
+
+
+def input_files(job: JobSpec, workflow_dir: Path) -> list[tuple[Path, str]]:
+    """``(local path, path in the remote job folder)`` for every input (globs expanded)."""
+    found: list[tuple[Path, str]] = []
+    for item in job.inputs:
+        local = _local(item, workflow_dir)
+        paths = [Path(p) for p in sorted(glob.glob(str(local)))] if _has_glob(item) else [local]
+        for path in paths:
+            found.append((path, _remote_name(item, path, workflow_dir)))
+    return found
+
+
+def missing_inputs(job: JobSpec, workflow_dir: Path) -> list[str]:
+    problems = []
+    for item in job.inputs:
+        local = _local(item, workflow_dir)
+        if _has_glob(item):
+            if not glob.glob(str(local)):
+                problems.append(f"input '{item}' matches no file (looked for {local})")
+        elif not local.exists():
+            problems.append(f"input '{item}' does not exist (looked for {local})")
+    return problems
+
+
+def upload_plan(launch: Launch, script: Optional[str]) -> list[tuple[Path, str]]:
+    """Everything :meth:`submit` copies: the script or notebook, then the inputs."""
+    plan: list[tuple[Path, str]] = []
+    path = launch.script_path()
+    if path is not None and script is not None:
+        plan.append((path, script))
+    plan.extend(input_files(launch.job, launch.workflow_dir))
+    return plan
+
+
+def subfolders(plan: list[tuple[Path, str]]) -> list[str]:
+    """The folders inside the job folder the plan needs before files are copied into it."""
+    needed: set[str] = set()
+    for _, relative in plan:
+        parent = PurePosixPath(relative).parent
+        while str(parent) not in (".", "/", ""):
+            needed.add(str(parent))
+            parent = parent.parent
+    return sorted(needed, key=lambda p: (p.count("/"), p))
+
+
+def workdir_of(job: JobSpec, folder: str) -> str:
+    """The job's working folder on the host, as SFTP understands it."""
+    if not job.workdir:
+        return folder
+    if job.workdir.startswith("/") or job.workdir.startswith("~"):
+        return sftp_path(job.workdir)
+    return posixpath.join(folder, job.workdir)
+
+
+def fetch_outputs(sftp: paramiko.SFTPClient, job: JobSpec, workdir: str, job_dir: Path) -> list[str]:
+    """Copy the job's outputs into ``job_dir``; the outputs that were not there."""
+    missing: list[str] = []
+    for item in job.outputs:
+        remote = item if item.startswith("/") else (sftp_path(item) if item.startswith("~")
+                                                      else posixpath.join(workdir, item))
+        relative = item if not (item.startswith("/") or item.startswith("~")) and ".." not in item.split("/") \
+            else posixpath.basename(item.rstrip("/"))
+        if _has_glob(posixpath.basename(remote)):
+            parent = posixpath.dirname(remote) or "."
+            try:
+                names = [n for n in sftp.listdir(parent) if fnmatch.fnmatchcase(n, posixpath.basename(remote))]
+            except OSError:
+                names = []
+            if not names:
+                missing.append(item)
+            base = posixpath.dirname(relative)
+            for name in sorted(names):
+                get_path(sftp, posixpath.join(parent, name), job_dir / base / name)
+            continue
+        if not get_path(sftp, remote, job_dir / relative):
+            missing.append(item)
+    return missing
