@@ -247,11 +247,13 @@ class Engine:
                 if not job.state.is_final:
                     self._move(job, JobState.SKIPPED, reason="a parent did not finish")
             states = {j.state for j in self.jobs.values()}
-            killed = any(j.state is JobState.KILLED for j in self.jobs.values())
-            if self.run.state is RunState.KILLED or (killed and self.run.reason == "killed"):
-                self.run.state = RunState.KILLED
-            elif states <= {JobState.DONE}:
+            if states <= {JobState.DONE}:
                 self.run.state = RunState.DONE
+            elif JobState.FAILED not in states and (JobState.KILLED in states or self.run.state is RunState.KILLED):
+                # Nothing failed: what did not finish was killed by a user (or skipped because of that).
+                self.run.state = RunState.KILLED
+                self.run.reason = self.run.reason or "killed: " + ", ".join(
+                    j.name for j in self.jobs.values() if j.state is JobState.KILLED)
             else:
                 self.run.state = RunState.FAILED
                 if not self.run.reason:

@@ -53,7 +53,8 @@ class ContractEnv:
 
 
 def count_local_processes(marker: str) -> int:
-    """Live (non-zombie) processes on this machine whose command line contains ``marker``."""
+    """Live (non-zombie) processes on this machine whose name (argv[0], set with ``exec -a``) contains
+    ``marker``. Only the name counts: the shells that started them carry the marker in their arguments."""
     count = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -65,7 +66,7 @@ def count_local_processes(marker: str) -> int:
                 stat = handle.read()
         except OSError:
             continue
-        if marker.encode() in cmdline and stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z":
+        if marker.encode() in cmdline.split(b"\0", 1)[0] and stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z":
             count += 1
     return count
 

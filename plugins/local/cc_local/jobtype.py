@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Optional, Sequence
@@ -78,8 +77,12 @@ class LocalJobType(JobType):
             raise JobTypeError(f"cannot start: {exc.strerror}", job=launch.key) from None
         finally:
             log.close()
-        if sys.platform == "win32":  # pragma: no cover - the wrapper cannot learn its own pid there
+        # The runner writes the pid file at once too (the wrapper writes the same pid a moment later): if the
+        # runner dies now, `find` still knows the attempt started and never starts it twice.
+        try:
             Path(plan.pid_file).write_text(str(process.pid))
+        except OSError:
+            pass
         handle: Handle = {"pid": process.pid, "start": process_start_time(process.pid),
                           "pid_file": plan.pid_file, "exit_file": plan.exit_file}
         key, attempt = launch.key, launch.attempt
