@@ -96,9 +96,9 @@ class SSHJobType(JobType):
     def validate(self, job: JobSpec, workflow_dir: Path) -> list[str]:
         problems = super().validate(job, workflow_dir)
         try:
-            settings = self.settings(job)
-        except JobTypeError as exc:
-            return problems + [str(exc.message)]
+            settings = settings_for(self.context.options, job.options)
+        except ValueError as exc:
+            return problems + [str(exc)]
         if "@" in job.host and job.user and job.host.split("@", 1)[0] != job.user:
             problems.append(f"host '{job.host}' names user '{job.host.split('@', 1)[0]}' but user: says "
                             f"'{job.user}'; give the user in one place")

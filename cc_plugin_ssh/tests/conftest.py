@@ -162,11 +162,12 @@ def remote_factory(tmp_path: Path) -> Any:
 
 
 def processes_alive(shell: RemoteShell, pids: list[int]) -> list[int]:
-    """Which of ``pids`` still exist on the host (asked with ps over ssh)."""
+    """Which of ``pids`` still run on the host (asked with ps over ssh; zombies are dead, only not reaped)."""
     if not pids:
         return []
-    result = shell.run(f"ps -o pid= -p {','.join(str(p) for p in pids)}")
-    return [int(word) for word in result.stdout.split()]
+    result = shell.run(f"ps -o pid= -o stat= -p {','.join(str(p) for p in pids)}")
+    rows = [line.split() for line in result.stdout.splitlines()]
+    return [int(row[0]) for row in rows if len(row) > 1 and not row[1].startswith("Z")]
 
 
 @pytest.fixture
