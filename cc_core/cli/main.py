@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -53,8 +54,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     bus.subscribe(table.on_event)
     if not live and not args.json and not args.quiet:
         bus.subscribe(_plain_printer(engine.run.id))
-    controller = RunController(engine)
-    state = _follow(controller, table, live, args)
+    interrupts = _Interrupts(table.changed)
+    previous = signal.signal(signal.SIGINT, interrupts)
+    try:
+        controller = RunController(engine)
+        state = _follow(controller, table, live, args, interrupts)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if args.json:
         from cc_core.control import run_status
 
@@ -82,38 +88,52 @@ def _plain_printer(run_id: int) -> Callable[[Any], None]:
     return show
 
 
-def _follow(controller: Any, table: Any, live: bool, args: argparse.Namespace) -> str:
-    """Wait for the run, drawing the live table; Ctrl-C asks once whether to kill or detach."""
-    interrupts = 0
+class _Interrupts:
+    """Counts Ctrl-C presses with a signal handler, so a press at any moment is seen (never lost in between)."""
+
+    def __init__(self, wake: Any) -> None:
+        self.count = 0
+        self.asking = False
+        self.wake = wake
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        self.wake.set()
+        if self.asking:
+            raise KeyboardInterrupt  # breaks out of the question: a second Ctrl-C kills
+
+
+def _follow(controller: Any, table: Any, live: bool, args: argparse.Namespace, interrupts: _Interrupts) -> str:
+    """Wait for the run, drawing the live table; the first Ctrl-C asks whether to kill or detach, the second
+    kills."""
     view = None
     if live:
         from rich.live import Live
 
         view = Live(table.render(), refresh_per_second=8, transient=False)
         view.start()
+    asked = killed = False
     try:
-        while True:
-            try:
-                while not controller.done:
-                    table.changed.wait(0.125)
-                    table.changed.clear()
-                    if view is not None:
-                        view.update(table.render())
-                break
-            except KeyboardInterrupt:
-                interrupts += 1
-                if interrupts == 1:
-                    if view is not None:
-                        view.stop()
-                    choice = _ask_kill_or_detach()
-                    if view is not None:
-                        view.start()
-                    if choice == "detach":
-                        controller.detach()
-                    else:
-                        controller.kill()
+        while not controller.done:
+            table.changed.wait(0.125)
+            table.changed.clear()
+            if view is not None:
+                view.update(table.render())
+            if interrupts.count >= 1 and not asked:
+                asked = True
+                if view is not None:
+                    view.stop()
+                choice = "kill" if interrupts.count >= 2 else _ask_kill_or_detach(interrupts)
+                if view is not None:
+                    view.start()
+                if choice == "detach" and interrupts.count < 2:
+                    _quietly(controller.detach)
                 else:
-                    controller.kill()
+                    killed = True
+                    _quietly(controller.kill)
+            if interrupts.count >= 2 and not killed:
+                killed = True
+                _quietly(controller.kill)
     finally:
         if view is not None:
             view.update(table.render())
@@ -121,13 +141,23 @@ def _follow(controller: Any, table: Any, live: bool, args: argparse.Namespace) -
     return controller.wait().value
 
 
-def _ask_kill_or_detach() -> str:
+def _quietly(action: Callable[[], Any]) -> None:
+    try:
+        action()
+    except CCError:
+        pass  # the run ended meanwhile
+
+
+def _ask_kill_or_detach(interrupts: _Interrupts) -> str:
     if not sys.stdin.isatty():
         return "kill"
+    interrupts.asking = True
     try:
         answer = input("\nInterrupted. [k]ill the running jobs, or [d]etach and leave them running? [k/d] ")
     except (KeyboardInterrupt, EOFError):
         return "kill"
+    finally:
+        interrupts.asking = False
     return "detach" if answer.strip().lower().startswith("d") else "kill"
 
 
@@ -419,8 +449,21 @@ def cmd_remove_job(args: argparse.Namespace) -> int:
 def cmd_add_dependency(args: argparse.Namespace) -> int:
     from cc_core.home import open_store
 
+    from cc_core.dag import dependency_problems
+    from cc_core.errors import Problem, WorkflowError
+    from cc_core.runner import spec_from_data
+
     store = open_store()
     run = store.find_run(args.run)
+    spec = spec_from_data(run.definition, run.workflow_dir)
+    for name in (args.parent, args.child):
+        if name not in spec.jobs:
+            raise WorkflowError([Problem(f"run {run.id} has no such job", job=name)])
+    child = spec.jobs[args.child]
+    jobs = {**spec.jobs, args.child: child.model_copy(update={"depends": [*child.depends, args.parent]})}
+    problems = dependency_problems(jobs)
+    if problems:
+        raise WorkflowError(problems)
     _request(store, run, "add_dependency", {"parent": args.parent, "child": args.child})
     sys.stdout.write(f"asked run {run.id} to make '{args.child}' wait for '{args.parent}'\n")
     return 0
