@@ -38,6 +38,8 @@ def is_alive(pid: int, start_time: Optional[str]) -> bool:
         if now is None or now != start_time:
             return False
         return not _is_zombie(pid)
+    if sys.platform == "win32":  # pragma: no cover - Windows: os.kill(pid, 0) would terminate the process there
+        return _windows_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -45,6 +47,22 @@ def is_alive(pid: int, start_time: Optional[str]) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _windows_alive(pid: int) -> bool:  # pragma: no cover - Windows
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return False
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _is_zombie(pid: int) -> bool:
@@ -196,7 +214,7 @@ def read_exit_file(path: Path) -> Optional[int]:
 def terminate_later(pid: int, grace: float) -> None:
     """SIGKILL what is left of the tree after ``grace`` seconds (SIGTERM was sent already)."""
     def kill() -> None:
-        signal_tree(pid, signal.SIGKILL)
+        signal_tree(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
     timer = threading.Timer(grace, kill)
     timer.daemon = True
     timer.start()
