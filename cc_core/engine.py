@@ -125,6 +125,8 @@ class Engine:
         self._detach = False
         self.schedule_new = True   # False: follow what runs, start nothing new (used to kill an orphaned run)
         self._stopped = threading.Event()
+        self._closing = threading.Lock()
+        self._closed = False
         self._lock = RunLock(self.run_dir)
         self._resume_pending: list[_Job] = []
         self.active_jobs: dict[str, _Job] = {}   # queued or running: they hold a slot
@@ -156,7 +158,12 @@ class Engine:
     def command(self, name: str, *args: Any) -> "Future[Any]":
         """Run a control command (kill, add_job, ...) on the engine's thread; the future gives its result."""
         future: Future[Any] = Future()
-        self.post(("command", name, args, future))
+        with self._closing:
+            if self._closed:
+                future.set_exception(CCError(f"run {self.run.id} is no longer driven by this process",
+                                             hint=f"'ccw status {self.run.id}' shows where it is"))
+            else:
+                self.post(("command", name, args, future))
         return future
 
     def detach(self) -> None:
@@ -175,7 +182,20 @@ class Engine:
             for worker in self._workers.values():
                 worker.close()
             self._lock.release()
+            self._refuse_commands()
             self._stopped.set()
+
+    def _refuse_commands(self) -> None:
+        """Nothing waits forever on a command sent as the run ended: it fails at once."""
+        with self._closing:
+            self._closed = True
+            while True:
+                try:
+                    message = self.messages.get_nowait()
+                except queue.Empty:
+                    return
+                if message[0] == "command" and message[3] is not None and not message[3].done():
+                    message[3].set_exception(CCError(f"run {self.run.id} ended before '{message[1]}' was done"))
 
     # ----------------------------------------------------------------------------------------------- loop
     def _execute(self) -> RunState:
@@ -331,6 +351,8 @@ class Engine:
         self._transitions.append(Transition(self.run.id, job.name, record.attempt, state, now, exit_code, reason))
         self._events.append(JobStateChanged(self.run.id, now, job.name, state, old, record.attempt, exit_code,
                                             reason))
+        if state is JobState.RUNNING:
+            self._schedule_deadline(job)
         if state.is_active:
             self.active_jobs[job.name] = job
         elif old.is_active:
@@ -399,7 +421,8 @@ class Engine:
                 self._start_type(job.record.kind)
                 if job.record.handle:
                     job.active = self._active(job, job.record.handle)
-                    self._schedule_deadline(job)
+                    if state is JobState.RUNNING:
+                        self._schedule_deadline(job)
                     self._next_check[job.record.kind] = 0.0
                 else:
                     self._resume_pending.append(job)
@@ -514,7 +537,6 @@ class Engine:
         job.record.handle = handle
         self._dirty[name] = job.record
         job.active = self._active(job, handle)
-        self._schedule_deadline(job)
         if job.cancel_reason is not None:
             self._cancel(job, job.cancel_reason)
         elif self.job_types[job.record.kind].starts_running:
@@ -524,9 +546,10 @@ class Engine:
         self._next_check.setdefault(kind, time.monotonic() + self.job_types[kind].poll_interval)
 
     def _schedule_deadline(self, job: _Job) -> None:
+        """A job's timeout counts from when it starts running (time spent queued, e.g. in SLURM, is not counted)."""
         timeout = job.spec.timeout
         if timeout:
-            started = job.record.submitted or time.time()
+            started = job.record.started or time.time()
             job.deadline = time.monotonic() + max(0.0, timeout - (time.time() - started))
             self._add_timer(job.deadline, "timeout", job.name, job.record.attempt)
 
