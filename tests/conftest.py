@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Callable
 
 import pytest
+
+from cc_core.testing.polling import ccw_command
 
 
 @pytest.fixture
@@ -33,10 +34,6 @@ def write_workflow(tmp_path: Path) -> Callable[..., Path]:
         target.write_text(textwrap.dedent(text))
         return target
     return write
-
-
-def ccw_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cc_core", *args]
 
 
 @pytest.fixture

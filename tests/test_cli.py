@@ -12,12 +12,11 @@ from typing import Callable
 
 import pytest
 
+from cc_core.testing.polling import ccw_command
+
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-
-def ccw_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cc_core", *args]
 
 
 COMMANDS = ["run", "status", "list", "logs", "validate", "export", "plugins", "kill", "show-script", "add-job",

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from cc_core.testing.polling import ccw_command, wait_for
 from cc_core.control import run_status
 from cc_core.errors import RunNotFoundError
 from cc_core.testing.contract import count_local_processes
@@ -26,17 +27,6 @@ def state_of(run: str, job: str) -> str | None:
         return None
 
 
-def ccw_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cc_core", *args]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_add_job_and_dependency_to_a_running_run(cc_home: Path, tmp_path: Path,

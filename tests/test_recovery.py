@@ -17,6 +17,7 @@ from typing import Callable
 
 import pytest
 
+from cc_core.testing.polling import ccw_command, wait_for
 from cc_core.api import Workflow
 from cc_core.control import run_status
 from cc_core.home import open_store
@@ -26,21 +27,10 @@ from cc_core.testing.contract import count_local_processes
 RANK = {"ready": 0, "queued": 1, "running": 2, "retrying": 3, "done": 4, "failed": 4, "killed": 4, "skipped": 4}
 
 
-def ccw_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cc_core", *args]
-
 
 def env_with(home: Path) -> dict[str, str]:
     return {**os.environ, "CC_HOME": str(home)}
 
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def job_states(run: str | int) -> dict[str, str]:
