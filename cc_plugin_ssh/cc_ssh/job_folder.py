@@ -12,8 +12,9 @@ import posixpath
 import shlex
 import uuid
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
+from cc_ssh.staging import InlineFile
 from cc_ssh.transfer import shell_path
 from cc_ssh.wrapper import EXIT_CODE, LAUNCHED, OWNER, PID, WRAPPER
 
@@ -35,11 +36,19 @@ class Prepared:
     busy_owner: str = ""
 
 
-def prepare_script(folder: str, owner: str, wrapper_text: str, subfolders: list[str]) -> str:
-    """``sh`` that (re)makes ``folder`` with ``cc-job.sh`` and ``cc.owner`` in it, unless the attempt was launched
-    there already or another run's job still runs there. Prints ``cc-ready|cc-launched|cc-busy ...``."""
-    marker = f"CC_WRAPPER_{uuid.uuid4().hex}"
+def prepare_script(folder: str, owner: str, wrapper_text: str, subfolders: list[str],
+                   files: Sequence[InlineFile] = ()) -> str:
+    """``sh`` that (re)makes ``folder`` with ``cc-job.sh``, ``cc.owner`` and the small ``files`` in it, unless the
+    attempt was launched there already or another run's job still runs there. Prints
+    ``cc-ready|cc-launched|cc-busy ...``."""
+    marker = f"CC_FILE_{uuid.uuid4().hex}"
     made = "".join(f' "$D"/{shlex.quote(sub)}' for sub in subfolders)
+    writes: list[str] = []
+    for file in files:
+        target = f'"$D"/{shlex.quote(file.name)}'
+        writes += [f"cat >{target} <<'{marker}' || exit 1", file.text[:-1], marker]
+        if file.executable:
+            writes.append(f"chmod +x {target}")
     return "\n".join([
         f"D={shell_path(folder)}",
         f"O={shlex.quote(owner)}",
@@ -57,6 +66,7 @@ def prepare_script(folder: str, owner: str, wrapper_text: str, subfolders: list[
         f"cat >\"$D/{WRAPPER}\" <<'{marker}' || exit 1",
         wrapper_text.rstrip("\n"),
         marker,
+        *writes,
         'D=$(cd "$D" && pwd) || exit 1',
         'echo "cc-ready $D"',
         "",

@@ -30,7 +30,7 @@ from cc_ssh.job_folder import (find_script, folder_of, launch_script, parse_laun
                                prepare_script)
 from cc_ssh.pool import POOL, ConnectionPool
 from cc_ssh.settings import SSHSettings, settings_for
-from cc_ssh.staging import fetch_outputs, missing_inputs, subfolders, upload_plan, workdir_of
+from cc_ssh.staging import fetch_outputs, missing_inputs, split_plan, subfolders, upload_plan, workdir_of
 from cc_ssh.target import HostTarget, resolution_problem
 from cc_ssh.transfer import get_path, upload
 from cc_ssh.wrapper import bad_env_names, executed_notebook_name, script_name, wrapper_script
@@ -105,7 +105,8 @@ class SSHJobType(JobType):
         problem = resolution_problem(HostTarget(job.host, job.user, settings.config_path))
         if problem:
             problems.append(problem)
-        problems += missing_inputs(job, workflow_dir)
+        if not job.depends:  # a job with parents may get its inputs from them
+            problems += missing_inputs(job, workflow_dir)
         bad = bad_env_names(job)
         if bad:
             problems.append(f"env names {', '.join(repr(b) for b in bad)} cannot be passed to a remote shell "
@@ -125,12 +126,18 @@ class SSHJobType(JobType):
         job = launch.job
         connection, settings = self._job_connection(job)
         host = connection.target.label
+        missing = missing_inputs(job, launch.workflow_dir)
+        if missing:
+            raise JobTypeError("; ".join(missing), job=job.name, host=host,
+                               hint="inputs are files on this machine, relative to the workflow file's folder")
         name = script_name(launch)
         plan = upload_plan(launch, name)
         log_name = launch.log_path.name
         folder = folder_of(settings.remote_root, launch.run_id, job.name, launch.attempt)
-        script = prepare_script(folder, self._owner(launch), wrapper_script(launch, log_name), subfolders(plan))
-        if not plan:
+        inline, copied = split_plan(plan)
+        script = prepare_script(folder, self._owner(launch), wrapper_script(launch, log_name), subfolders(plan),
+                                inline)
+        if not copied:
             script += launch_script(None, log_name)  # nothing to copy: make the folder and start in one go
         result = self._run(connection, script, settings, job.name, "making the job folder")
         if result.exit_code != 0:
@@ -153,8 +160,8 @@ class SSHJobType(JobType):
         if prepared.launched_pid is not None:
             return self._handle(launch, settings, prepared.folder, prepared.launched_pid, log_name)
         pid, log_tail = parse_launch(result.stdout.decode("utf-8", "replace"))
-        if plan:
-            upload(connection, [(local, f"{prepared.folder}/{remote}") for local, remote in plan],
+        if copied:
+            upload(connection, [(local, f"{prepared.folder}/{remote}") for local, remote in copied],
                    folder=prepared.folder, job=job.name)
             result = self._run(connection, launch_script(prepared.folder, log_name), settings, job.name,
                                "starting the job")

@@ -13,6 +13,7 @@ import fnmatch
 import glob
 import os
 import posixpath
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
@@ -75,6 +76,49 @@ def upload_plan(launch: Launch, script: Optional[str]) -> list[tuple[Path, str]]
         plan.append((path, script))
     plan.extend(input_files(launch.job, launch.workflow_dir))
     return plan
+
+
+INLINE_FILE_LIMIT = 64 << 10
+INLINE_TOTAL_LIMIT = 512 << 10
+
+
+@dataclass(frozen=True)
+class InlineFile:
+    """A small text file written by the command that makes the job folder (no SFTP round trips for it)."""
+
+    name: str          # path in the job folder
+    text: str          # ends with a newline
+    executable: bool
+
+
+def split_plan(plan: list[tuple[Path, str]]) -> tuple[list[InlineFile], list[tuple[Path, str]]]:
+    """Small text files go inline with the folder's making; folders, binary and big files over SFTP."""
+    inline: list[InlineFile] = []
+    copied: list[tuple[Path, str]] = []
+    total = 0
+    for local, remote in plan:
+        text = _small_text(local)
+        if text is not None and total + len(text) <= INLINE_TOTAL_LIMIT:
+            total += len(text)
+            inline.append(InlineFile(remote, text, bool(local.stat().st_mode & 0o111)))
+        else:
+            copied.append((local, remote))
+    return inline, copied
+
+
+def _small_text(path: Path) -> Optional[str]:
+    try:
+        if not path.is_file() or path.stat().st_size > INLINE_FILE_LIMIT:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data or not data.endswith(b"\n") or b"\r" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def subfolders(plan: list[tuple[Path, str]]) -> list[str]:

@@ -55,6 +55,13 @@ def test_outputs_of_a_failed_job_are_fetched_when_there(remote) -> None:
     assert (job.launch.job_dir / "half.txt").read_text() == "half\n"
 
 
+def test_an_input_missing_at_submit_is_named(remote) -> None:
+    with pytest.raises(JobTypeError) as caught:
+        remote.submit("needs_input", command="true", inputs=["later.csv"], depends=["maker"])
+    message = str(caught.value)
+    assert "input 'later.csv' does not exist" in message and "job 'needs_input'" in message
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 256 KB file system (tmpfs), or a skip where mounting is not allowed."""
@@ -72,10 +79,13 @@ def small_disk(tmp_path: Path):
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
-def test_a_full_remote_disk_is_reported_as_such(sshd, remote_factory, small_disk: Path) -> None:
+@pytest.mark.parametrize("inputs", [{"big.bin": "x" * (1 << 20)},                       # copied over SFTP
+                                    {f"t{i}.txt": "y\n" * 30000 for i in range(6)}])    # written inline
+def test_a_full_remote_disk_is_reported_as_such(sshd, remote_factory, small_disk: Path, inputs) -> None:
     remote = remote_factory(sshd, remote_root=str(small_disk))
-    remote.write("big.bin", "x" * (1 << 20))
-    job = remote.job("big", command="true", inputs=["big.bin"])
+    for name, text in inputs.items():
+        remote.write(name, text)
+    job = remote.job("big", command="true", inputs=list(inputs))
     with pytest.raises(JobTypeError) as caught:
         remote.job_type.submit(remote.launch(job))
     message = str(caught.value)

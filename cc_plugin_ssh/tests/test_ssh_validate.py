@@ -74,3 +74,7 @@ def test_two_users_for_one_job_is_a_problem(workflow: Path) -> None:
 def test_env_names_a_shell_cannot_take_are_a_problem(workflow: Path) -> None:
     found = problems(workflow, host="server1", env={"GOOD_NAME": "1", "bad-name": "2"})
     assert len(found) == 1 and "'bad-name'" in found[0]
+
+
+def test_inputs_of_a_job_with_parents_may_be_made_by_them(workflow: Path) -> None:
+    assert problems(workflow, host="server1", inputs=["made_by_parent.csv"], depends=["parent"]) == []
