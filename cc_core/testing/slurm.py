@@ -79,15 +79,19 @@ class SlurmCluster:
 
     partition = "debug"
 
-    def __init__(self, base_dir: Optional[Path] = None, *, memory_mb: int = 1024, kill_wait: int = 1,
-                 min_job_age: int = 300) -> None:
+    def __init__(self, base_dir: Optional[Path] = None, *, cpus: Optional[int] = None, memory_mb: int = 1024,
+                 kill_wait: int = 1, min_job_age: int = 300, message_timeout: int = 3) -> None:
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir) if base_dir else Path(tempfile.mkdtemp(prefix="cc-slurm-"))
         self.memory_mb = memory_mb
         self.kill_wait = kill_wait
         self.min_job_age = min_job_age
+        # Clients retry a controller that does not answer for about twice this long (SLURM's default is 10 s).
+        self.message_timeout = message_timeout
         self.node_name = socket.gethostname().split(".")[0]
-        self.cpus = os.cpu_count() or 1
+        # More CPUs than the machine has may be declared (slurmd then takes slurm.conf's word for it), so that
+        # many small test jobs run side by side.
+        self.cpus = cpus or os.cpu_count() or 1
         self.conf_path = self.base_dir / "slurm.conf"
         self.log_dir = self.base_dir / "log"
         self.jobcomp_log = self.log_dir / "jobcomp.log"
@@ -172,14 +176,22 @@ class SlurmCluster:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def restart_controller(self, downtime: float = 0.0) -> None:
-        """Stop slurmctld (``scontrol shutdown slurmctld``, which saves its state) and start it again.
-
-        Jobs keep running under slurmd meanwhile. ``downtime`` seconds pass between the two.
-        """
-        self.run("scontrol", "shutdown", "slurmctld", check=False)
-        self._end(self._slurmctld, grace=30)
+        """Stop slurmctld (which saves its state) and start it again; jobs keep running under slurmd meanwhile.
+        ``downtime`` seconds pass between the two."""
+        self.stop_controller()
         if downtime:
             time.sleep(downtime)
+        self.start_controller()
+
+    def stop_controller(self) -> None:
+        """``scontrol shutdown slurmctld`` and wait until slurmctld has exited."""
+        self.run("scontrol", "shutdown", "slurmctld", check=False)
+        self._end(self._slurmctld, grace=30)
+
+    def start_controller(self) -> None:
+        """Start slurmctld again (it recovers its saved state) and wait until it answers."""
+        if _alive(self._slurmctld):
+            return
         self._slurmctld = self._spawn("slurmctld", [self.binaries["slurmctld"], "-D", "-f", str(self.conf_path)])
         self._wait_until(lambda: "UP" in self.run("scontrol", "ping", check=False).stdout, 30,
                          "slurmctld did not answer after its restart")
@@ -221,6 +233,7 @@ SlurmctldLogFile={self.log_dir}/slurmctld.log
 SlurmdLogFile={self.log_dir}/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
+SlurmdParameters=config_overrides
 MpiDefault=none
 MailProg=/bin/true
 ReturnToService=2
@@ -234,6 +247,7 @@ JobCompType=jobcomp/filetxt
 JobCompLoc={self.jobcomp_log}
 MinJobAge={self.min_job_age}
 KillWait={self.kill_wait}
+MessageTimeout={self.message_timeout}
 EnforcePartLimits=ALL
 NodeName={self.node_name} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb} State=UNKNOWN
 PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP

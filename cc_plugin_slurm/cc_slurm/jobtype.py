@@ -1,0 +1,321 @@
+"""The ``slurm`` job type: each attempt of a job is one SLURM batch job.
+
+``submit`` writes a batch script (see :mod:`cc_slurm.batch_script`) and runs ``sbatch`` on the login host: this
+machine when the job's ``host:`` is local, else a login host over SSH. ``check`` asks SLURM about all active jobs
+of a login host with one ``squeue`` (``sacct`` only for jobs ``squeue`` has forgotten); ``cancel`` is one
+``scancel`` per login host; logs are read on from an offset. The handle (SLURM job id, login host, folder, log)
+is all a new process needs to follow a job again.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from collections import Counter
+from pathlib import Path, PurePosixPath
+from typing import Any, Mapping, Optional, Sequence
+
+from cc_core.errors import JobTypeError
+from cc_core.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
+from cc_core.model import JobSpec
+from cc_core.states import JobState
+from cc_slurm.batch_script import JobFiles, batch_script, plan_files, slurm_job_name, test_script
+from cc_slurm.login_host import LoginHost, login_host, shell_path
+from cc_slurm.options import SlurmOptions, parse_options
+from cc_slurm.queue import ControllerUnreachable, SlurmQueue
+from cc_slurm.state_mapping import CCState, cc_state
+
+LOG_READ_LIMIT = 4 << 20
+
+
+class SlurmJobType(JobType):
+    """Jobs submitted with ``sbatch`` to a SLURM cluster."""
+
+    name = "slurm"
+    description = "SLURM batch jobs, submitted on this machine or on a login host over SSH"
+    blocking = True
+    poll_interval = 1.0
+    log_interval = 1.0
+    starts_running = False
+
+    def __init__(self, context: JobTypeContext) -> None:
+        super().__init__(context)
+        self.calls: Counter[str] = Counter()
+        """How many times each SLURM command ran (``squeue``, ``sacct``, ``sbatch``, ``scancel``)."""
+        self._hosts: dict[tuple[str, str, str], LoginHost] = {}
+        self._reported: dict[tuple[str, int, str], tuple[JobState, Optional[str]]] = {}
+        self._tested: dict[tuple[str, str], Optional[str]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------------- options
+    def options(self, job: JobSpec) -> SlurmOptions:
+        """The job's slurm options over the job type's; :class:`JobTypeError` says which option is wrong."""
+        try:
+            return parse_options(self.context.options, job.options)
+        except ValueError as exc:
+            raise JobTypeError(str(exc), job=job.name, host=job.host,
+                               hint="see docs/jobtypes/slurm.md for every slurm option") from None
+
+    def _host(self, host: Optional[str], user: Optional[str], ssh: Mapping[str, Any]) -> LoginHost:
+        key = (host or "localhost", user or "", repr(sorted(ssh.items())))
+        with self._lock:
+            found = self._hosts.get(key)
+            if found is None:
+                found = self._hosts[key] = login_host(host, user, ssh)
+            return found
+
+    def host_for(self, job: JobSpec, options: Optional[SlurmOptions] = None) -> LoginHost:
+        options = options or self.options(job)
+        return self._host(job.host, job.user, options.ssh)
+
+    def _handle_host(self, handle: Handle) -> LoginHost:
+        return self._host(handle.get("host"), handle.get("user"), handle.get("ssh") or {})
+
+    # ------------------------------------------------------------------------------------------- validate
+    def validate(self, job: JobSpec, workflow_dir: Path) -> list[str]:
+        problems = super().validate(job, workflow_dir)
+        try:
+            options = parse_options(self.context.options, job.options)
+        except ValueError as exc:
+            return problems + [str(exc)]
+        if problems:
+            return problems
+        try:
+            host = self.host_for(job, options)
+        except JobTypeError as exc:
+            return [exc.message]
+        problem = self._test_only(host, options, job.timeout)
+        return [problem] if problem else []
+
+    def _test_only(self, host: LoginHost, options: SlurmOptions, timeout: Optional[float]) -> Optional[str]:
+        """``sbatch --test-only`` with the job's directives: SLURM says whether it could ever run the job."""
+        script = test_script(options, timeout)
+        key = (host.label, script + repr(sorted(options.slurm_env.items())))
+        if key in self._tested:
+            return self._tested[key]
+        marker = "CC_SLURM_TEST_EOF"
+        self.calls["sbatch"] += 1
+        try:
+            result = host.run(f"sbatch --test-only <<'{marker}'\n{script}{marker}\n", env=options.slurm_env,
+                              timeout=options.command_timeout)
+        except JobTypeError as exc:
+            problem: Optional[str] = f"could not ask SLURM on {host.label} about this job: {exc.message}"
+        else:
+            if result.exit_code == 127:
+                problem = (f"sbatch is not installed on {host.label}; run cc on the cluster's login node or "
+                           "set 'host:' to the login host")
+            elif result.exit_code != 0:
+                asked = ", ".join(line.removeprefix("#SBATCH ").removeprefix("--") for line in options.directive_lines(timeout))
+                problem = (f"SLURM on {host.label} cannot run this job as asked "
+                           f"({asked or 'no resources given'}): {_sbatch_said(result.stderr or result.stdout)}")
+            else:
+                problem = None
+        self._tested[key] = problem
+        return problem
+
+    # ------------------------------------------------------------------------------------------- submit
+    def show_script(self, launch: Launch) -> Optional[str]:
+        options = self.options(launch.job)
+        host = self.host_for(launch.job, options)
+        files = plan_files(launch, options, remote=not host.is_local)
+        return batch_script(launch, options, files)
+
+    def submit(self, launch: Launch) -> Handle:
+        return self.submit_after(launch, [])
+
+    def can_submit_after(self, job: JobSpec, parents: Sequence[JobSpec]) -> bool:
+        """Whether ``job`` may be handed to SLURM before ``parents`` end (:meth:`submit_after`): it asks for it
+        (option ``slurm_dependencies: true``) and every parent is a slurm job on the same login host."""
+        if not parents or not self.options(job).slurm_dependencies:
+            return False
+        return all(p.kind == self.name and p.host == job.host and p.user == job.user for p in parents)
+
+    def submit_after(self, launch: Launch, parent_handles: Sequence[Handle]) -> Handle:
+        """Submit with ``--dependency=afterok:<parent ids>``: SLURM starts the job once every parent completed,
+        without waiting for cc to see them end, and cancels it when one of them fails."""
+        job = launch.job
+        options = self.options(job)
+        host = self.host_for(job, options)
+        files = plan_files(launch, options, remote=not host.is_local)
+        dependency = None
+        if parent_handles:
+            ids = [str(h["job_id"]) for h in parent_handles]
+            if any((h.get("host") or "localhost") != (job.host or "localhost") for h in parent_handles):
+                raise JobTypeError("a SLURM dependency needs its parents on the same cluster", job=job.name,
+                                   host=job.host)
+            dependency = "afterok:" + ":".join(ids)
+        text = batch_script(launch, options, files, dependency)
+        launch.job_dir.mkdir(parents=True, exist_ok=True)
+        local_batch = launch.job_dir / files.batch
+        local_batch.write_text(text)
+        folder = shell_path(files.folder)
+        if not host.is_local:
+            self._stage(host, launch, files, local_batch, options)
+        command = f"cd {folder} && sbatch --parsable {shlex.quote(files.batch)} && pwd"
+        self.calls["sbatch"] += 1
+        result = host.run(command, env=options.slurm_env, timeout=options.command_timeout)
+        lines = result.stdout.strip().splitlines()
+        if result.exit_code != 0 or len(lines) < 2 or not lines[0].split(";")[0].strip().isdigit():
+            raise JobTypeError(f"sbatch refused the job: {_sbatch_said(result.stderr or result.stdout)}",
+                               job=job.name, host=host.label,
+                               hint=f"the batch script is {local_batch}; `ccw show-script` prints it")
+        job_id = lines[0].split(";")[0].strip()
+        return self._handle(job, options, files, job_id, lines[-1].strip(), slurm_job_name(launch))
+
+    def _stage(self, host: LoginHost, launch: Launch, files: JobFiles, local_batch: Path,
+               options: SlurmOptions) -> None:
+        made = host.run(f"mkdir -p {shell_path(files.folder)}", env={}, timeout=options.command_timeout)
+        if made.exit_code != 0:
+            raise JobTypeError(f"could not make the job folder {files.folder}: {made.said}", job=launch.job.name,
+                               host=host.label, hint="set the slurm option 'remote_root' to a writable folder")
+        home = host.run("pwd", env={}, timeout=options.command_timeout).stdout.strip()
+        for local, name in ((str(local_batch), files.batch), *files.staged):
+            host.put(Path(local), _absolute(files.in_folder(name), home))
+
+    def _handle(self, job: JobSpec, options: SlurmOptions, files: JobFiles, job_id: str, folder: str,
+                name: str) -> Handle:
+        handle: Handle = {
+            "job_id": job_id,
+            "host": job.host or "localhost",
+            "folder": folder,
+            "log": str(PurePosixPath(folder) / files.log),
+            "exit_file": str(PurePosixPath(folder) / files.exit_file),
+            "name": name,
+        }
+        if job.user:
+            handle["user"] = job.user
+        if options.array is not None:
+            handle["array"] = True
+        if options.slurm_env:
+            handle["slurm_env"] = dict(options.slurm_env)
+        if options.ssh:
+            handle["ssh"] = dict(options.ssh)
+        return handle
+
+    def find(self, launch: Launch) -> Optional[Handle]:
+        options = self.options(launch.job)
+        host = self.host_for(launch.job, options)
+        queue = SlurmQueue(host, self.calls, options.command_timeout)
+        name = slurm_job_name(launch)
+        job_id = queue.find_by_name(name, options.slurm_env)
+        if job_id is None:
+            return None
+        files = plan_files(launch, options, remote=not host.is_local)
+        return self._handle(launch.job, options, files, job_id, files.folder, name)
+
+    # ------------------------------------------------------------------------------------------- follow
+    def check(self, active: Sequence[ActiveJob]) -> list[JobUpdate]:
+        updates: list[JobUpdate] = []
+        errors: list[JobTypeError] = []
+        for jobs in _by_login_host(active).values():
+            try:
+                updates += self._check_host(jobs)
+            except JobTypeError as exc:
+                errors.append(exc)
+        if errors and not updates:
+            raise errors[0]
+        return updates
+
+    def _check_host(self, jobs: list[ActiveJob]) -> list[JobUpdate]:
+        handle = jobs[0].handle
+        host = self._handle_host(handle)
+        env = handle.get("slurm_env") or {}
+        queue = SlurmQueue(host, self.calls)
+        states = queue.states([str(a.handle["job_id"]) for a in jobs], env)
+        forgotten = [a for a in jobs if str(a.handle["job_id"]) not in states]
+        exit_texts = host.read_small([a.handle["exit_file"] for a in forgotten]) if forgotten else {}
+        updates = []
+        for job in jobs:
+            job_id = str(job.handle["job_id"])
+            slurm = states.get(job_id)
+            if slurm is not None:
+                seen = cc_state(slurm)
+            else:
+                seen = _from_exit_file(job_id, exit_texts.get(job.handle["exit_file"]))
+            update = self._update_if_new(job, seen)
+            if update is not None:
+                updates.append(update)
+        return updates
+
+    def _update_if_new(self, job: ActiveJob, seen: CCState) -> Optional[JobUpdate]:
+        key = (job.key, job.attempt, str(job.handle["job_id"]))
+        now = (seen.state, seen.detail)
+        if not seen.state.is_final and self._reported.get(key) == now:
+            return None
+        self._reported[key] = now
+        return JobUpdate(job.key, job.attempt, seen.state, exit_code=seen.exit_code, reason=seen.reason,
+                         detail=seen.detail)
+
+    def cancel(self, active: Sequence[ActiveJob]) -> None:
+        for jobs in _by_login_host(active).values():
+            handle = jobs[0].handle
+            queue = SlurmQueue(self._handle_host(handle), self.calls)
+            queue.cancel([str(a.handle["job_id"]) for a in jobs], handle.get("slurm_env") or {})
+
+    def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
+        chunks: list[LogChunk] = []
+        groups: dict[tuple[str, str, str], list[LogRequest]] = {}
+        for request in requests:
+            groups.setdefault(_host_key(request.handle), []).append(request)
+        for group in groups.values():
+            host = self._handle_host(group[0].handle)
+            reads = [(str(r.handle.get("log") or r.log_path), r.offset) for r in group]
+            for request, part in zip(group, host.read_from(reads, LOG_READ_LIMIT)):
+                if not host.is_local and part.data:
+                    _write_at(request.log_path, request.offset, part.data)
+                chunks.append(LogChunk(request.key, part.data, part.offset))
+        return chunks
+
+    def stop(self) -> None:
+        with self._lock:
+            hosts, self._hosts = list(self._hosts.values()), {}
+        for host in hosts:
+            host.close()
+
+    def describe(self) -> dict[str, Any]:
+        import shutil
+
+        return {"sbatch": shutil.which("sbatch") or "not on this machine (jobs need host: a login host)"}
+
+
+def _host_key(handle: Handle) -> tuple[str, str, str]:
+    return (str(handle.get("host") or "localhost"), str(handle.get("user") or ""),
+            repr(sorted((handle.get("slurm_env") or {}).items())) + repr(sorted((handle.get("ssh") or {}).items())))
+
+
+def _by_login_host(active: Sequence[ActiveJob]) -> dict[tuple[str, str, str], list[ActiveJob]]:
+    groups: dict[tuple[str, str, str], list[ActiveJob]] = {}
+    for job in active:
+        groups.setdefault(_host_key(job.handle), []).append(job)
+    return groups
+
+
+def _from_exit_file(job_id: str, text: Optional[str]) -> CCState:
+    """The end of a job SLURM has forgotten, from the exit code its batch script left."""
+    if text is not None and text.strip().lstrip("-").isdigit():
+        code = int(text.strip())
+        return CCState(JobState.DONE, 0) if code == 0 else CCState(JobState.FAILED, code)
+    return CCState(JobState.FAILED, None, f"lost: SLURM no longer knows job {job_id} and it left no exit code "
+                                          "(cancelled or killed before its end?)")
+
+
+def _write_at(path: Path, offset: int, data: bytes) -> None:
+    """Keep the local copy of a remote log: the bytes read land where they are in the remote file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "r+b" if path.exists() else "wb") as handle:
+        handle.seek(offset)
+        handle.write(data)
+
+
+def _absolute(path: str, home: str) -> str:
+    if path.startswith("~/"):
+        return f"{home}/{path[2:]}"
+    if PurePosixPath(path).is_absolute():
+        return path
+    return f"{home}/{path}"
+
+
+def _sbatch_said(text: str) -> str:
+    lines = [line.removeprefix("sbatch: ").removeprefix("error: ").strip() for line in text.strip().splitlines()]
+    said = " ".join(line for line in lines if line)
+    return said[:600] or "no message"

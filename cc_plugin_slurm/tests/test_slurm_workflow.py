@@ -1,0 +1,72 @@
+"""A workflow mixing local and slurm jobs, run by cc's engine through the Python API, then looked at with ccw."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cc_core.states import JobState, RunState
+from cc_core.testing.slurm import SlurmCluster
+
+
+@pytest.fixture
+def cc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "cc-home"
+    monkeypatch.setenv("CC_HOME", str(home))
+    return home
+
+
+def ccw(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cc_core", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "CC_HOME": str(home)})
+
+
+def test_local_then_slurm_then_local(slurm_cluster: SlurmCluster, cc_home: Path, tmp_path: Path) -> None:
+    from cc_core.api import Workflow
+
+    wf_dir = tmp_path / "wf"
+    wf_dir.mkdir()
+    (wf_dir / "train.sh").write_text(
+        "read n < \"$CC_RUN_DIR/data.txt\"\n"
+        "echo '# cc status=running progress=50 msg=\"epoch 1\"'\n"
+        "echo \"trained on $n rows in partition $SLURM_JOB_PARTITION\" > \"$CC_RUN_DIR/model.txt\"\n"
+        "echo '# cc status=running progress=100'\n")
+    wf = Workflow("mixed", directory=wf_dir)
+    wf.add_job("prepare", command='echo 1000 > "$CC_RUN_DIR/data.txt"')
+    wf.add_job("train", kind="slurm", script="train.sh", depends=["prepare"],
+               options={"partition": slurm_cluster.partition, "cpus_per_task": 1, "mem": "100M"}, timeout="5m")
+    wf.add_job("left", kind="slurm", command="exit 0", depends=["prepare"])
+    wf.add_job("report", command='cat "$CC_RUN_DIR/model.txt"', depends=["train", "left"])
+    state = wf.run(timeout=90)
+    jobs = {job["name"]: job for job in wf.status()["jobs"]}
+    assert state is RunState.DONE, {name: (j["state"], j["reason"]) for name, j in jobs.items()}
+    assert {j["state"] for j in jobs.values()} == {JobState.DONE.value}
+    train = jobs["train"]
+    assert train["handle"] and str(train["handle"]["job_id"]).isdigit()
+    assert train["progress"] == 100.0
+    assert slurm_cluster.job_field(train["handle"]["job_id"], "JobState") == "COMPLETED"
+    run_dir = Path(train["log_path"]).parent.parent
+    assert (run_dir / "model.txt").read_text() == "trained on 1000 rows in partition debug\n"
+    assert b"trained on 1000 rows" in Path(jobs["report"]["log_path"]).read_bytes()
+
+    shown = ccw(cc_home, "show-script", str(wf.run_id), "train")
+    assert shown.returncode == 0, shown.stderr
+    assert "#SBATCH --partition=debug" in shown.stdout and "#SBATCH --time=00:05:00" in shown.stdout
+
+
+def test_impossible_request_stops_the_run_before_it_starts(slurm_cluster: SlurmCluster, cc_home: Path,
+                                                           tmp_path: Path) -> None:
+    from cc_core.api import Workflow
+    from cc_core.errors import WorkflowError
+
+    wf = Workflow("impossible", directory=tmp_path)
+    wf.add_job("first", command="touch ran")
+    wf.add_job("huge", kind="slurm", command="true", depends=["first"], options={"cpus_per_task": 512})
+    with pytest.raises(WorkflowError) as caught:
+        wf.run(timeout=30)
+    assert "job 'huge'" in str(caught.value) and "cpus-per-task=512" in str(caught.value)
+    assert not (tmp_path / "ran").exists()
