@@ -53,6 +53,7 @@ class _Job:
     cancel_reason: Optional[str] = None   # "killed" or "timeout" once a cancel was asked for
     finishing: bool = False               # the end is known, the last log read is under way
     deadline: Optional[float] = None
+    early: bool = False                   # handed to its job type before its parents ended (submit_after)
 
     @property
     def name(self) -> str:
@@ -361,6 +362,7 @@ class Engine:
             job.active = None
             job.deadline = None
             job.cancel_reason = None
+            job.early = False
         if state is JobState.RETRYING:
             self._retrying.add(job.name)
         elif old is JobState.RETRYING:
@@ -403,6 +405,11 @@ class Engine:
             if child.state in (JobState.READY, JobState.RETRYING):
                 self._unready(child)
                 self._move(child, JobState.SKIPPED, reason=reason, cascade=False)
+                pending.extend(child.children)
+            elif child.early and child.state.is_active and child.cancel_reason is None:
+                # Handed to its job type early, waiting for this parent: it can never run now.
+                child.record.reason = reason
+                self._cancel(child, "skipped")
                 pending.extend(child.children)
 
     # ----------------------------------------------------------------------------------------------- restore
@@ -477,6 +484,42 @@ class Engine:
         for job, launch in launches:
             self._submit(job, launch)
 
+    def _chain_children(self, parent: _Job) -> None:
+        """Hand children to their job type before their parents end, where it can wait for them itself (SLURM's
+        ``--dependency=afterok``): every parent not yet done is an active job of the same kind with a handle and
+        no retries left, and the job type agrees (:meth:`can_submit_after`)."""
+        if self._detach or not self.schedule_new:
+            return
+        for name in parent.children:
+            child = self.jobs[name]
+            if child.state is not JobState.READY or child.ready is not None:
+                continue
+            job_type = self.job_types.get(child.record.kind)
+            can = getattr(job_type, "can_submit_after", None)
+            if can is None or not hasattr(job_type, "submit_after"):
+                continue
+            pending = [self.jobs[p] for p in child.spec.depends if self.jobs[p].state is not JobState.DONE]
+            if not pending or not all(
+                    p.state.is_active and p.active is not None and p.cancel_reason is None and not p.finishing
+                    and p.record.kind == child.record.kind and p.record.attempt > p.spec.retries for p in pending):
+                continue
+            if not can(child.spec, [p.spec for p in pending]):
+                continue
+            ready = ReadyJob(child.name, child.record.kind, child.record.host, child.record.order)
+            if not self.scheduler.select(iter([ready]), self.slots):
+                continue  # limits first: the child waits its turn like any other
+            child.record.attempt += 1
+            child.record.progress = child.record.message = None
+            child.record.log_offset = 0
+            child.record.handle = None
+            launch = self._launch(child)
+            child.record.log_path = str(launch.log_path)
+            child.early = True
+            self._move(child, JobState.QUEUED)
+            self.slots.take(ready)
+            self._flush()
+            self._submit(child, launch, after=[p.active.handle for p in pending if p.active is not None])
+
     def _launch(self, job: _Job) -> Launch:
         attempt = job.record.attempt
         job_dir = self.run_dir / job.name
@@ -498,7 +541,7 @@ class Engine:
         log_path = Path(job.record.log_path) if job.record.log_path else self.run_dir / job.name / f"{job.name}.log"
         return ActiveJob(job.name, job.record.attempt, handle, job.spec, self.run_dir / job.name, log_path)
 
-    def _submit(self, job: _Job, launch: Launch) -> None:
+    def _submit(self, job: _Job, launch: Launch, after: Optional[list[dict[str, Any]]] = None) -> None:
         kind = job.record.kind
         self._start_type(kind)
         job_type = self.job_types[kind]
@@ -506,7 +549,7 @@ class Engine:
         def submit(jt: JobType) -> None:
             try:
                 launch.job_dir.mkdir(parents=True, exist_ok=True)
-                handle = jt.submit(launch)
+                handle = jt.submit_after(launch, after) if after else jt.submit(launch)  # type: ignore[attr-defined]
             except CCError as exc:
                 self.post(("submitted", launch.key, launch.attempt, None, exc.message))
             except Exception as exc:  # noqa: BLE001 - a job type's bug fails the attempt, not the run
@@ -532,7 +575,10 @@ class Engine:
         if job is None or job.record.attempt != attempt or job.state is not JobState.QUEUED:
             return
         if handle is None:
-            self._attempt_failed(job, None, f"could not start: {error}")
+            if job.cancel_reason == "skipped":
+                self._move(job, JobState.SKIPPED, reason=job.record.reason or "a parent did not finish")
+            else:
+                self._attempt_failed(job, None, f"could not start: {error}")
             return
         job.record.handle = handle
         self._dirty[name] = job.record
@@ -544,6 +590,8 @@ class Engine:
         kind = job.record.kind
         self._next_logs.setdefault(kind, time.monotonic() + self.job_types[kind].log_interval)
         self._next_check.setdefault(kind, time.monotonic() + self.job_types[kind].poll_interval)
+        if job.active is not None and job.cancel_reason is None and not job.finishing:
+            self._chain_children(job)
 
     def _schedule_deadline(self, job: _Job) -> None:
         """A job's timeout counts from when it starts running (time spent queued, e.g. in SLURM, is not counted)."""
@@ -593,10 +641,16 @@ class Engine:
         if job.record.attempt != update.attempt or not job.state.is_active:
             return
         self._on_logs(chunks)
-        if job.state is JobState.QUEUED and update.state is not JobState.KILLED:
+        if job.state is JobState.QUEUED and update.state is not JobState.KILLED and job.cancel_reason != "skipped":
             self._move(job, JobState.RUNNING)
         reason = update.reason
-        if job.cancel_reason == "killed" or (update.state is JobState.KILLED and job.cancel_reason != "timeout"):
+        if job.cancel_reason == "skipped":
+            why = job.record.reason or "a parent did not finish"
+            if job.state is JobState.QUEUED:
+                self._move(job, JobState.SKIPPED, exit_code=update.exit_code, reason=why)
+            else:  # it had started after all: its end is a failure of its own
+                self._move(job, JobState.FAILED, exit_code=update.exit_code, reason=why)
+        elif job.cancel_reason == "killed" or (update.state is JobState.KILLED and job.cancel_reason != "timeout"):
             self._move(job, JobState.KILLED, exit_code=update.exit_code, reason=reason or "killed")
         elif job.cancel_reason == "timeout":
             self._attempt_failed(job, update.exit_code, f"timeout after {job.spec.timeout:g} s")

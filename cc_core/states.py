@@ -53,7 +53,7 @@ JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.READY: frozenset({JobState.QUEUED, JobState.RUNNING, JobState.FAILED, JobState.KILLED,
                                JobState.SKIPPED}),
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.DONE, JobState.FAILED, JobState.KILLED,
-                                JobState.RETRYING}),
+                                JobState.RETRYING, JobState.SKIPPED}),  # skipped: handed over early, parent failed
     JobState.RUNNING: frozenset({JobState.DONE, JobState.FAILED, JobState.KILLED, JobState.RETRYING}),
     JobState.RETRYING: frozenset({JobState.QUEUED, JobState.KILLED, JobState.SKIPPED, JobState.FAILED}),
     JobState.DONE: frozenset(),
