@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cc_web.error_responses import ERROR_RESPONSES
 from cc_web.models import PluginOut, SchedulerOut
 
-router = APIRouter(prefix="/api", tags=["plugins"])
+router = APIRouter(prefix="/api", tags=["plugins"], responses=ERROR_RESPONSES)
 
 
 @router.get("/plugins", response_model=list[PluginOut], summary="Installed plugins and what each provides")

@@ -30,7 +30,13 @@ STATUS: list[tuple[type[CCError], int]] = [
 ]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "the request body could not be read"},
+    401: {"model": ErrorBody, "description": "the service has a token and the request did not carry it"},
+    403: {"model": ErrorBody, "description": "a request from a page of another site, or a file outside CC_HOME"},
     404: {"model": ErrorBody, "description": "no such workflow, run or job"},
+    409: {"model": ErrorBody, "description": "the run's state does not allow it (ended, driven elsewhere)"},
+    413: {"model": ErrorBody, "description": "the request body is larger than the limit (1 MiB by default)"},
+    421: {"model": ErrorBody, "description": "the request names a host this service does not answer for"},
     422: {"model": ErrorBody, "description": "the request or the workflow is not valid"},
 }
 
