@@ -19,11 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, TypeVar
 
+import paramiko
+
 from cc_core.errors import JobTypeError
 from cc_core.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
 from cc_core.model import JobSpec
 from cc_core.states import JobState
-from cc_ssh.batch import LogRead, cancel_script, logs_script, parse_logs, parse_status, status_script
+from cc_ssh.batch import LogRead, RemoteStatus, cancel_script, logs_script, parse_logs, parse_status, status_script
 from cc_ssh.connection import HostConnection
 from cc_ssh.failures import disk_full, is_disk_full, with_job
 from cc_ssh.job_folder import (find_script, folder_of, launch_script, parse_launch, parse_prepare,
@@ -32,7 +34,7 @@ from cc_ssh.pool import POOL, ConnectionPool
 from cc_ssh.settings import SSHSettings, settings_for
 from cc_ssh.staging import fetch_outputs, missing_inputs, split_plan, subfolders, upload_plan, workdir_of
 from cc_ssh.target import HostTarget, resolution_problem
-from cc_ssh.transfer import get_path, upload
+from cc_ssh.transfer import upload
 from cc_ssh.wrapper import bad_env_names, executed_notebook_name, script_name, wrapper_script
 
 log = logging.getLogger(__name__)
@@ -241,7 +243,7 @@ class SSHJobType(JobType):
             return self._host_down(jobs, exc)
         statuses = parse_status(result.stdout.decode("utf-8", "replace"), len(jobs))
         updates: list[JobUpdate] = []
-        ended: list[tuple[ActiveJob, Any]] = []
+        ended: list[tuple[ActiveJob, RemoteStatus]] = []
         for index, job in enumerate(jobs):
             status = statuses.get(index)
             if status is None:
@@ -268,33 +270,32 @@ class SSHJobType(JobType):
         note = f"host not answering, retrying: {message}"
         return [update for job in jobs for update in self._note(job, note)]
 
-    def _finish(self, connection: HostConnection, ended: list[tuple[ActiveJob, Any]]) -> list[JobUpdate]:
-        """Copy back each ended job's outputs, then report its end. A job whose files cannot be copied now is
-        reported on a later check."""
+    def _finish(self, connection: HostConnection, ended: list[tuple[ActiveJob, RemoteStatus]]) -> list[JobUpdate]:
+        """Copy back each ended job's outputs, then report its end. When the connection fails meanwhile, the jobs
+        not reported yet are reported on a later check."""
         updates: list[JobUpdate] = []
         host = connection.target.label
         try:
             with connection.sftp() as sftp:
                 for job, status in ended:
-                    try:
-                        missing = self._fetch(sftp, job) if status.state == "ended" else []
-                    except OSError as exc:
-                        log.warning("job '%s' on host '%s': could not copy its outputs yet: %s", job.key, host, exc)
-                        continue
-                    updates.append(self._end_update(job, status, missing, host))
-        except JobTypeError as exc:
-            log.warning("%s", exc)
+                    problems = self._fetch(sftp, job) if status.state == "ended" else []
+                    updates.append(self._end_update(job, status, problems, host))
+        except (JobTypeError, OSError, paramiko.SSHException, EOFError) as exc:
+            connection.drop()
+            log.warning("host '%s': could not copy the outputs of ended jobs yet (%s); trying again", host, exc)
         return updates
 
-    def _fetch(self, sftp: Any, job: ActiveJob) -> list[str]:
+    @staticmethod
+    def _fetch(sftp: paramiko.SFTPClient, job: ActiveJob) -> list[str]:
+        """Copy the outputs (and an executed notebook) into the job's local folder; what went wrong."""
         handle = job.handle
         job.job_dir.mkdir(parents=True, exist_ok=True)
-        notebook = handle.get("notebook")
-        if notebook:
-            get_path(sftp, f"{handle['folder']}/{notebook}", job.job_dir / notebook)
-        return fetch_outputs(sftp, job.job, str(handle.get("workdir") or handle["folder"]), job.job_dir)
+        outputs = list(job.job.outputs)
+        if handle.get("notebook"):
+            outputs.append(f"{handle['folder']}/{handle['notebook']}")
+        return fetch_outputs(sftp, outputs, str(handle.get("workdir") or handle["folder"]), job.job_dir)
 
-    def _end_update(self, job: ActiveJob, status: Any, missing: list[str], host: str) -> JobUpdate:
+    def _end_update(self, job: ActiveJob, status: RemoteStatus, problems: list[str], host: str) -> JobUpdate:
         self._notes.pop((job.key, job.attempt), None)
         self._pending_cancels.pop((job.key, job.attempt), None)
 
@@ -311,10 +312,9 @@ class SSHJobType(JobType):
                              reason=say("the job's processes ended without recording an exit code (killed from "
                                         "outside, or the host restarted)"))
         code = status.exit_code
-        if code == 0 and missing:
+        if code == 0 and problems:
             return JobUpdate(job.key, job.attempt, JobState.FAILED, exit_code=0,
-                             reason=say(f"output {', '.join(repr(m) for m in missing)} was not made "
-                                        f"(looked in {job.handle.get('workdir')})"))
+                             reason=say(f"output {', '.join(problems)} (looked in {job.handle.get('workdir')})"))
         if code == 0:
             return JobUpdate(job.key, job.attempt, JobState.DONE, exit_code=0)
         return JobUpdate(job.key, job.attempt, JobState.FAILED, exit_code=code,

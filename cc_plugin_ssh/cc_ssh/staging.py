@@ -141,26 +141,34 @@ def workdir_of(job: JobSpec, folder: str) -> str:
     return posixpath.join(folder, job.workdir)
 
 
-def fetch_outputs(sftp: paramiko.SFTPClient, job: JobSpec, workdir: str, job_dir: Path) -> list[str]:
-    """Copy the job's outputs into ``job_dir``; the outputs that were not there."""
-    missing: list[str] = []
-    for item in job.outputs:
-        remote = item if item.startswith("/") else (sftp_path(item) if item.startswith("~")
-                                                      else posixpath.join(workdir, item))
-        relative = item if not (item.startswith("/") or item.startswith("~")) and ".." not in item.split("/") \
-            else posixpath.basename(item.rstrip("/"))
-        if _has_glob(posixpath.basename(remote)):
-            parent = posixpath.dirname(remote) or "."
-            try:
-                names = [n for n in sftp.listdir(parent) if fnmatch.fnmatchcase(n, posixpath.basename(remote))]
-            except OSError:
-                names = []
-            if not names:
-                missing.append(item)
-            base = posixpath.dirname(relative)
-            for name in sorted(names):
-                get_path(sftp, posixpath.join(parent, name), job_dir / base / name)
-            continue
-        if not get_path(sftp, remote, job_dir / relative):
-            missing.append(item)
-    return missing
+def fetch_outputs(sftp: paramiko.SFTPClient, outputs: list[str], workdir: str, job_dir: Path) -> list[str]:
+    """Copy ``outputs`` into ``job_dir``; what went wrong, one phrase per output (``'x' was not made``). Raises
+    when the connection itself failed (the copy is then tried again later)."""
+    problems: list[str] = []
+    for item in outputs:
+        try:
+            if not _fetch_output(sftp, item, workdir, job_dir):
+                problems.append(f"'{item}' was not made")
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            transport = sftp.get_channel().get_transport() if sftp.get_channel() is not None else None
+            if transport is None or not transport.is_active():
+                raise
+            problems.append(f"'{item}' could not be copied ({getattr(exc, 'strerror', None) or exc})")
+    return problems
+
+
+def _fetch_output(sftp: paramiko.SFTPClient, item: str, workdir: str, job_dir: Path) -> bool:
+    absolute = item.startswith("/") or item.startswith("~")
+    remote = item if item.startswith("/") else (sftp_path(item) if absolute else posixpath.join(workdir, item))
+    relative = item if not absolute and ".." not in item.split("/") else posixpath.basename(item.rstrip("/"))
+    pattern = posixpath.basename(remote)
+    if not _has_glob(pattern):
+        return get_path(sftp, remote, job_dir / relative)
+    parent = posixpath.dirname(remote) or "."
+    try:
+        names = sorted(n for n in sftp.listdir(parent) if fnmatch.fnmatchcase(n, pattern))
+    except FileNotFoundError:
+        return False
+    for name in names:
+        get_path(sftp, posixpath.join(parent, name), job_dir / posixpath.dirname(relative) / name)
+    return bool(names)

@@ -81,6 +81,9 @@ def make_connection(target: HostTarget, connect_timeout: float) -> Connection:
     config = ssh_settings(target.config_path)
     user = target.user if target.user and "@" not in target.host else None
     seconds = max(1, math.ceil(connect_timeout))
+    configured = str(host_entry(target).get("connecttimeout", ""))
+    if configured.isdigit():
+        seconds = max(1, int(configured))  # ConnectTimeout in the ssh config file wins
     return Connection(target.host, user=user, config=config, connect_timeout=seconds,
                       connect_kwargs={"banner_timeout": float(seconds), "auth_timeout": float(seconds)})
 

@@ -215,3 +215,14 @@ def test_shell_for_runs_commands_and_copies_files(sshd, tmp_path: Path) -> None:
         shell.run("sleep 5", timeout=0.5)
     assert "did not finish within 0.5 s" in str(caught.value)
     assert shell.run("echo again").stdout == "again\n"  # reconnected after the timeout
+
+
+def test_a_cancel_the_host_missed_is_sent_once_it_answers(own_sshd, remote_factory, alive) -> None:
+    remote = remote_factory(own_sshd)
+    job = remote.submit("unstoppable", command="sleep 300")
+    own_sshd.stop()
+    remote.job_type.cancel([job.active])  # nobody there: kept, not lost
+    assert [u.state for u in remote.job_type.check([job.active])] == [JobState.RUNNING]
+    own_sshd.start()
+    assert remote.wait_end(job)["unstoppable"].state is JobState.KILLED
+    assert alive(remote.shell, [int(job.handle["pid"])]) == []
