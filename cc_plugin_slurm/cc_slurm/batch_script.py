@@ -35,7 +35,7 @@ class JobFiles:
     log: str
     exit_file: str
     batch: str
-    staged: tuple[tuple[str, str], ...] = ()   # (local file, name in folder) copied before sbatch runs
+    staged: tuple[tuple[str, str], ...] = ()   # (local file, name in folder) copied before sbatch runs (remote)
     remote: bool = False
 
     def in_folder(self, name: str) -> str:
@@ -56,15 +56,8 @@ def plan_files(launch: Launch, options: SlurmOptions, remote: bool) -> JobFiles:
     root = options.remote_root.rstrip("/") or "."
     folder = f"{root}/{launch.run_id}/{launch.job.name}/{launch.attempt}"
     log = launch.log_path.name
-    staged: list[tuple[str, str]] = []
     script = launch.script_path()
-    if script is not None:
-        staged.append((str(script), script.name))
-    for item in launch.job.inputs:
-        path = Path(item).expanduser()
-        path = path if path.is_absolute() else launch.workflow_dir / path
-        if path.is_file() and path.name not in {name for _, name in staged}:
-            staged.append((str(path), path.name))
+    staged = [(str(script), script.name)] if script is not None else []
     return JobFiles(folder=folder, log=log, exit_file=str(PurePosixPath(log).with_suffix(".exit")), batch=batch,
                     staged=tuple(staged), remote=True)
 
@@ -125,14 +118,14 @@ def _has_kernelspec(notebook: Path) -> bool:
 
 def workdir_line(launch: Launch, files: JobFiles) -> str:
     """``cd`` into the job's working folder: ``workdir:`` when given (locally relative to the workflow's folder,
-    on a remote login host relative to the home folder), else the submit folder."""
+    on a remote login host relative to the job folder there), else the submit folder."""
     workdir = launch.job.workdir
     if not workdir:
         return f"cd {SUBMIT_DIR}"
     if files.remote:
         if PurePosixPath(workdir).is_absolute() or workdir.startswith("~"):
             return f"cd {_in_script(workdir, False)}"
-        return f'cd "$HOME"/{shlex.quote(workdir)}'
+        return f"cd {SUBMIT_DIR}/{shlex.quote(workdir)}"
     path = Path(workdir).expanduser()
     path = path if path.is_absolute() else launch.workflow_dir / path
     return f"cd {shlex.quote(str(path))}"

@@ -9,6 +9,7 @@ is all a new process needs to follow a job again.
 
 from __future__ import annotations
 
+import logging
 import shlex
 import threading
 from collections import Counter
@@ -23,9 +24,11 @@ from cc_slurm.batch_script import JobFiles, batch_script, plan_files, slurm_job_
 from cc_slurm.login_host import LoginHost, login_host, shell_path
 from cc_slurm.options import SlurmOptions, parse_options
 from cc_slurm.queue import ControllerUnreachable, SlurmQueue
+from cc_slurm.staging import missing_inputs
 from cc_slurm.state_mapping import CCState, cc_state
 
 LOG_READ_LIMIT = 4 << 20
+log = logging.getLogger(__name__)
 
 
 class SlurmJobType(JobType):
@@ -84,6 +87,10 @@ class SlurmJobType(JobType):
             host = self.host_for(job, options)
         except JobTypeError as exc:
             return [exc.message]
+        if not host.is_local and job.inputs and not job.depends:  # a job with parents may get inputs from them
+            problems = missing_inputs(job, workflow_dir)
+            if problems:
+                return problems
         problem = self._test_only(host, options, job.timeout)
         return [problem] if problem else []
 
@@ -150,7 +157,8 @@ class SlurmJobType(JobType):
         local_batch.write_text(text)
         folder = shell_path(files.folder)
         if not host.is_local:
-            self._stage(host, launch, files, local_batch, options)
+            host.stage(files.folder, [(local_batch, files.batch), *((Path(a), b) for a, b in files.staged)], job,
+                       launch.workflow_dir)
         command = f"cd {folder} && sbatch --parsable {shlex.quote(files.batch)} && pwd"
         self.calls["sbatch"] += 1
         result = host.run(command, env=options.slurm_env, timeout=options.command_timeout)
@@ -161,16 +169,6 @@ class SlurmJobType(JobType):
                                hint=f"the batch script is {local_batch}; `ccw show-script` prints it")
         job_id = lines[0].split(";")[0].strip()
         return self._handle(job, options, files, job_id, lines[-1].strip(), slurm_job_name(launch))
-
-    def _stage(self, host: LoginHost, launch: Launch, files: JobFiles, local_batch: Path,
-               options: SlurmOptions) -> None:
-        made = host.run(f"mkdir -p {shell_path(files.folder)}", env={}, timeout=options.command_timeout)
-        if made.exit_code != 0:
-            raise JobTypeError(f"could not make the job folder {files.folder}: {made.said}", job=launch.job.name,
-                               host=host.label, hint="set the slurm option 'remote_root' to a writable folder")
-        home = host.run("pwd", env={}, timeout=options.command_timeout).stdout.strip()
-        for local, name in ((str(local_batch), files.batch), *files.staged):
-            host.put(Path(local), _absolute(files.in_folder(name), home))
 
     def _handle(self, job: JobSpec, options: SlurmOptions, files: JobFiles, job_id: str, folder: str,
                 name: str) -> Handle:
@@ -232,10 +230,26 @@ class SlurmJobType(JobType):
                 seen = cc_state(slurm)
             else:
                 seen = _from_exit_file(job_id, exit_texts.get(job.handle["exit_file"]))
+            if not host.is_local and seen.state in (JobState.DONE, JobState.FAILED):
+                fetched = self._fetch_outputs(host, job, seen)
+                if fetched is None:
+                    continue  # copying back failed for now; the end is reported on a later check
+                seen = fetched
             update = self._update_if_new(job, seen)
             if update is not None:
                 updates.append(update)
         return updates
+
+    def _fetch_outputs(self, host: LoginHost, job: ActiveJob, seen: CCState) -> Optional[CCState]:
+        try:
+            missing = host.fetch_outputs(job.job, str(job.handle["folder"]), job.job_dir)
+        except (OSError, JobTypeError) as exc:
+            log.warning("job '%s' on %s: could not copy its outputs back yet: %s", job.key, host.label, exc)
+            return None
+        if missing and seen.state is JobState.DONE:
+            return CCState(JobState.FAILED, 0, f"output {', '.join(missing)} not found on {host.label} "
+                                               f"(looked in {job.handle['folder']})")
+        return seen
 
     def _update_if_new(self, job: ActiveJob, seen: CCState) -> Optional[JobUpdate]:
         key = (job.key, job.attempt, str(job.handle["job_id"]))
@@ -305,14 +319,6 @@ def _write_at(path: Path, offset: int, data: bytes) -> None:
     with open(path, "r+b" if path.exists() else "wb") as handle:
         handle.seek(offset)
         handle.write(data)
-
-
-def _absolute(path: str, home: str) -> str:
-    if path.startswith("~/"):
-        return f"{home}/{path[2:]}"
-    if PurePosixPath(path).is_absolute():
-        return path
-    return f"{home}/{path}"
 
 
 def _sbatch_said(text: str) -> str:

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from cc_core.errors import JobTypeError
-from cc_core.model import LOCAL_HOSTS
+from cc_core.model import LOCAL_HOSTS, JobSpec
+from cc_slurm.staging import has_glob, input_files, output_place, subfolders, workdir_there
 
 _SYSTEM_PATHS = ("/usr/sbin", "/sbin")
 
@@ -88,6 +89,14 @@ class LoginHost(ABC):
     @abstractmethod
     def get(self, remote: str, local: Path) -> None:
         """Copy a file from there to this machine."""
+
+    def stage(self, folder: str, files: Sequence[tuple[Path, str]], job: JobSpec, workflow_dir: Path) -> None:
+        """Make ``folder`` there and copy ``files`` (local file, name in the folder) and the job's inputs into it.
+        This machine shares its files with the cluster: nothing to copy."""
+
+    def fetch_outputs(self, job: JobSpec, folder: str, job_dir: Path) -> list[str]:
+        """Copy the job's ``outputs:`` back into its local folder; the outputs that were not found."""
+        return []
 
     @abstractmethod
     def read_from(self, reads: Sequence[tuple[str, int]], limit: int) -> list[FileRead]:
@@ -174,7 +183,9 @@ class SSHLoginHost(LoginHost):
                                    host=self.label,
                                    hint="pip install cc-plugin-ssh, or run cc on the cluster's login node "
                                         "and leave 'host:' out") from None
-            self._shell = remote.shell_for(self.host, user=self.user, options=self._options)
+            self._shell = remote.shell_for(self.host, user=self.user,
+                                           config_path=self._options.get("ssh_config"),
+                                           accept_new_host_keys=bool(self._options.get("accept_new_host_keys")))
         return self._shell
 
     def run(self, command: str, *, env: Mapping[str, str], timeout: float) -> CommandResult:
@@ -205,6 +216,43 @@ class SSHLoginHost(LoginHost):
         except Exception as exc:  # noqa: BLE001
             raise JobTypeError(f"could not copy {remote} back to {local}: {type(exc).__name__}: {exc}",
                                host=self.label) from None
+
+    def stage(self, folder: str, files: Sequence[tuple[Path, str]], job: JobSpec, workflow_dir: Path) -> None:
+        plan = [*files, *input_files(job, workflow_dir)]
+        folders = [folder, *(f"{folder}/{sub}" for sub in subfolders([name for _, name in plan]))]
+        made = self.run("mkdir -p " + " ".join(shell_path(f) for f in folders), env={}, timeout=60)
+        if made.exit_code != 0:
+            raise JobTypeError(f"could not make the job folder {folder}: {made.said}", job=job.name,
+                               host=self.label, hint="set the slurm option 'remote_root' to a writable folder")
+        for local, name in plan:
+            self.put(local, f"{folder}/{name}")
+
+    def fetch_outputs(self, job: JobSpec, folder: str, job_dir: Path) -> list[str]:
+        if not job.outputs:
+            return []
+        workdir = workdir_there(job, folder)
+        # One command says which outputs exist (globs expanded there); then each is copied.
+        listing = "; ".join(
+            f"for f in {_pattern(item, workdir)}; do [ -e \"$f\" ] && printf '%s\\t%s\\n' {i} \"$f\"; done"
+            for i, item in enumerate(job.outputs))
+        found = self.run(listing + "; true", env={}, timeout=60)
+        matches: dict[int, list[str]] = {}
+        for line in found.stdout.splitlines():
+            index, _, path = line.partition("\t")
+            if index.isdigit() and path:
+                matches.setdefault(int(index), []).append(path)
+        missing = []
+        for i, item in enumerate(job.outputs):
+            if i not in matches:
+                missing.append(item)
+                continue
+            place = output_place(item)
+            for path in matches[i]:
+                target = job_dir / (str(PurePosixPath(place).parent / PurePosixPath(path).name)
+                                    if has_glob(item) else place)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.get(path, target)
+        return missing
 
     def read_from(self, reads: Sequence[tuple[str, int]], limit: int) -> list[FileRead]:
         if not reads:
@@ -247,6 +295,14 @@ def login_host(host: Optional[str], user: Optional[str] = None,
     if host is None or host in LOCAL_HOSTS:
         return LocalHost()
     return SSHLoginHost(host, user, ssh_options or {})
+
+
+def _pattern(item: str, workdir: str) -> str:
+    """An output as a shell word there: the folder part quoted, a glob in the last part left to expand."""
+    path = item if item.startswith(("/", "~")) else f"{workdir}/{item}"
+    parent, _, name = path.rpartition("/")
+    quoted_name = name if has_glob(name) else shlex.quote(name)
+    return f"{shell_path(parent or '/')}/{quoted_name}"
 
 
 def _short(command: str) -> str:

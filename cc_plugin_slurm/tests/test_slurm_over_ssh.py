@@ -1,0 +1,94 @@
+"""Submitting to SLURM through a login host over SSH (a real sshd on this machine in front of the real cluster)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from cc_core.jobtype import ActiveJob, JobTypeContext, LogRequest
+from cc_core.states import JobState
+from cc_core.testing.contract import ContractEnv, Harness
+from cc_core.testing.slurm import SlurmCluster
+from cc_core.testing.sshd import SSHServer, start_sshd
+from cc_slurm.jobtype import SlurmJobType
+
+
+@pytest.fixture(scope="module")
+def login_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
+    pytest.importorskip("cc_ssh", reason="the ssh plugin (cc-plugin-ssh) is not installed")
+    server = start_sshd(tmp_path_factory.mktemp("login-sshd"), alias="cc-login")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def remote(slurm_cluster: SlurmCluster, login_node: SSHServer, tmp_path: Path) -> Iterator[Harness]:
+    job_type = SlurmJobType(JobTypeContext(home=tmp_path / "home", options={
+        # The login host's SLURM commands find the cluster through SLURM_CONF, as a real login node's would
+        # through /etc/slurm.
+        "slurm_env": {"SLURM_CONF": str(slurm_cluster.conf_path)},
+        "ssh": {"ssh_config": str(login_node.config_path)},
+        "remote_root": str(tmp_path / "on-login-node"),
+    }))
+    env = ContractEnv(job_type=job_type, kind="slurm", host=login_node.alias, workflow_dir=tmp_path / "wf",
+                      run_dir=tmp_path / "run", timeout=30)
+    env.workflow_dir.mkdir()
+    env.run_dir.mkdir()
+    yield Harness(env)
+    job_type.stop()
+
+
+def test_script_inputs_and_outputs_over_ssh(remote: Harness, login_node: SSHServer, tmp_path: Path,
+                                            follow: Any) -> None:
+    job_type = remote.env.job_type
+    assert isinstance(job_type, SlurmJobType)
+    wf = remote.env.workflow_dir
+    (wf / "data").mkdir()
+    (wf / "data" / "rows.csv").write_text("a\nb\nc\n")
+    (wf / "count.sh").write_text("echo '# cc status=running progress=50'\n"
+                                 "wc -l < data/rows.csv > counted.txt\n"
+                                 "echo \"counted in $PWD\"\n")
+    launch = remote.launch("count", script="count.sh", inputs=["data/rows.csv"], outputs=["counted.txt"],
+                           options={"cpus_per_task": 1})
+    problems = job_type.validate(launch.job, wf)
+    assert problems == []
+    logins = login_node.accepted_logins()
+    active = remote.submit(launch)
+    handle = json.loads(json.dumps(active.handle))
+    assert handle["host"] == "cc-login" and handle["folder"].startswith(str(tmp_path / "on-login-node"))
+    end = follow(job_type, [ActiveJob("count", 1, handle, launch.job, launch.job_dir, launch.log_path)])["count"]
+    assert end.state is JobState.DONE, end
+    # The output came back into the job's local folder; the log was copied as it was read.
+    assert (launch.job_dir / "counted.txt").read_text().strip() == "3"
+    chunks = job_type.read_logs([LogRequest("count", 1, handle, launch.log_path, 0)])
+    assert b"# cc status=running progress=50" in chunks[0].data
+    assert f"counted in {handle['folder']}".encode() in chunks[0].data
+    assert launch.log_path.read_bytes() == chunks[0].data
+    assert login_node.accepted_logins() - logins <= 1, "one pooled connection for all commands"
+    assert job_type.calls["squeue"] >= 1 and job_type.calls["sacct"] == 0
+
+
+def test_failure_cancel_and_missing_output_over_ssh(remote: Harness, follow: Any,
+                                                    slurm_cluster: SlurmCluster) -> None:
+    job_type = remote.env.job_type
+    fails = remote.submit(remote.launch("fails", command="exit 9"))
+    no_output = remote.submit(remote.launch("forgot", command="true", outputs=["result.bin"]))
+    long = remote.submit(remote.launch("long", command="sleep 300"))
+    slurm_cluster.wait_for_state(long.handle["job_id"], {"RUNNING"})
+    job_type.cancel([long])
+    ended = follow(job_type, [fails, no_output, long])
+    assert (ended["fails"].state, ended["fails"].exit_code) == (JobState.FAILED, 9)
+    assert ended["forgot"].state is JobState.FAILED and "output result.bin not found" in (ended["forgot"].reason or "")
+    assert ended["long"].state is JobState.KILLED
+
+
+def test_impossible_request_over_ssh(remote: Harness) -> None:
+    job_type = remote.env.job_type
+    launch = remote.launch("huge", command="true", options={"cpus_per_task": 400})
+    problems = job_type.validate(launch.job, remote.env.workflow_dir)
+    assert len(problems) == 1 and "SLURM on cc-login cannot run this job as asked (cpus-per-task=400)" in problems[0]
+    missing = remote.launch("needs", command="true", inputs=["nowhere.csv"])
+    assert "input 'nowhere.csv' does not exist" in job_type.validate(missing.job, remote.env.workflow_dir)[0]
