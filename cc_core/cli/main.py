@@ -115,7 +115,8 @@ def _follow(controller: Any, table: Any, live: bool, args: argparse.Namespace, i
     asked = killed = False
     try:
         while not controller.done:
-            table.changed.wait(0.125)
+            # Once the run has finished, its thread ends a moment later: look again soon rather than in 1/8 s.
+            table.changed.wait(0.125 if table.finished is None else 0.002)
             table.changed.clear()
             if view is not None:
                 view.update(table.render())
@@ -483,7 +484,7 @@ def _request(store: Any, run: Any, action: str, payload: dict[str, Any]) -> None
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccw", description="cc: run workflows of jobs on this machine, SSH hosts, "
                                      "SLURM clusters and WSL, and follow them live.")
-    parser.add_argument("--version", action="version", version=f"ccw {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("run", help="run a workflow file with live progress", description="Run a workflow file "
@@ -569,6 +570,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("child")
     p.set_defaults(handler=cmd_add_dependency)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, which looks the version up only when asked (the lookup reads package metadata)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "show program's version number and exit") -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: Optional[str] = None) -> None:
+        parser._print_message(f"ccw {_version()}\n", sys.stdout)
+        parser.exit()
 
 
 def _version() -> str:
