@@ -30,7 +30,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, NoReturn, Optional
+from typing import Any, Iterator, Literal, NoReturn, Optional
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVERS = ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server")
@@ -296,11 +296,12 @@ def start_sshd(directory: Path, **options: Any) -> SSHServer:
     return SSHServer(directory, **options).start()
 
 
-def sshd_server(scope: str = "session", **options: Any) -> Callable[..., Iterator[SSHServer]]:
+def sshd_server(scope: Literal["session", "package", "module", "class", "function"] = "session",
+                **options: Any) -> Any:
     """A pytest fixture that yields a started :class:`SSHServer` and closes it afterwards."""
     import pytest
 
-    @pytest.fixture(scope=scope)  # type: ignore[misc]
+    @pytest.fixture(scope=scope)
     def fixture(tmp_path_factory: Any) -> Iterator[SSHServer]:
         server = start_sshd(tmp_path_factory.mktemp("sshd"), **options)
         try:

@@ -133,6 +133,12 @@ class HostConnection:
         if connection is not None:
             _close_quietly(connection)
 
+    def retry_now(self) -> None:
+        """Forget the pause after a failed connect: the next call tries at once."""
+        with self._lock:
+            self._retry_at = 0.0
+            self._last_error = None
+
     def drop(self) -> None:
         """Close the connection now; the next call opens a new one (without waiting for a pause)."""
         with self._lock:

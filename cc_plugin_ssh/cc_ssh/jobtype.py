@@ -101,6 +101,10 @@ class SSHJobType(JobType):
             settings = settings_for(self.context.options, job.options)
         except ValueError as exc:
             return problems + [str(exc)]
+        if "host" not in job.model_fields_set:
+            where = settings.config_path or "~/.ssh/config"
+            problems.append(f"an ssh job needs a host: give 'host:' as an alias from {where} or as user@server")
+            return problems
         if "@" in job.host and job.user and job.host.split("@", 1)[0] != job.user:
             problems.append(f"host '{job.host}' names user '{job.host.split('@', 1)[0]}' but user: says "
                             f"'{job.user}'; give the user in one place")

@@ -27,8 +27,9 @@ class ConnectionPool:
                 connection = HostConnection(target, accept_new_host_keys=accept_new_host_keys,
                                             connect_timeout=connect_timeout, backoff_max=backoff_max)
                 self._hosts[target.key] = connection
-            elif accept_new_host_keys:
+            elif accept_new_host_keys and not connection.accept_new_host_keys:
                 connection.accept_new_host_keys = True
+                connection.retry_now()  # an unknown host key may have been what kept it out
             return connection
 
     def find(self, target: HostTarget) -> Optional[HostConnection]:

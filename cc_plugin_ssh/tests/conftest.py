@@ -12,7 +12,7 @@ import pytest
 
 from cc_core.jobtype import ActiveJob, Handle, JobTypeContext, JobUpdate, Launch, LogRequest
 from cc_core.model import JobSpec
-from cc_core.testing.sshd import SSHServer, start_sshd
+from cc_core.testing.sshd import SSHServer, sshd_server, start_sshd
 from cc_ssh.jobtype import SSHJobType
 from cc_ssh.pool import POOL
 from cc_ssh.remote import RemoteShell, shell_for
@@ -20,11 +20,8 @@ from cc_ssh.remote import RemoteShell, shell_for
 DEADLINE = 20.0
 
 
-@pytest.fixture(scope="session")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
-    server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    server.close()
+sshd = sshd_server(scope="session")
+"""The sshd most tests share (started once per session)."""
 
 
 @pytest.fixture

@@ -114,8 +114,7 @@ def test_an_unknown_host_key_is_refused_until_new_keys_are_accepted(sshd, remote
     assert "CC_SSH_ACCEPT_NEW_HOST_KEYS=1" in message and "accept_new_host_keys" in message
     assert not known.exists()
 
-    POOL.clear()
-    monkeypatch.setenv("CC_SSH_ACCEPT_NEW_HOST_KEYS", "1")
+    monkeypatch.setenv("CC_SSH_ACCEPT_NEW_HOST_KEYS", "1")  # the same process, at once: no pause to wait out
     job = remote.submit("second", host="newhost", command="true")
     assert remote.wait_end(job)["second"].state is JobState.DONE
     assert known.read_text() == sshd.host_key_line()  # recorded, as ssh would

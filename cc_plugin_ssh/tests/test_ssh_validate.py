@@ -78,3 +78,9 @@ def test_env_names_a_shell_cannot_take_are_a_problem(workflow: Path) -> None:
 
 def test_inputs_of_a_job_with_parents_may_be_made_by_them(workflow: Path) -> None:
     assert problems(workflow, host="server1", inputs=["made_by_parent.csv"], depends=["parent"]) == []
+
+
+def test_an_ssh_job_without_a_host_is_a_problem(workflow: Path) -> None:
+    found = problems(workflow)
+    assert found == [f"an ssh job needs a host: give 'host:' as an alias from {workflow / 'ssh_config'} or as "
+                     "user@server"]
