@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from cc_core.errors import JobTypeError
 from cc_core.registry import build_registry
 from cc_core.states import JobState
+from cc_core.testing.sshd import missing_component
 from cc_ssh.jobtype import SSHJobType
 from cc_ssh.pool import POOL
 
@@ -87,21 +89,52 @@ def test_a_missing_working_folder_fails_with_a_reason(remote) -> None:
     assert "the working folder /no/such/folder does not exist" in update.reason
 
 
-def test_a_notebook_runs_and_comes_back_executed(remote) -> None:
-    pytest.importorskip("nbformat")
+def write_notebook(remote, name: str) -> None:
     import nbformat
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("n = 2", metadata={"tags": ["parameters"]}),
                       nbformat.v4.new_code_cell("print('n squared is', n * n)")]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    remote.write("square.ipynb", nbformat.writes(notebook))
+    remote.write(name, nbformat.writes(notebook))
+
+
+def printed(path: Path) -> str:
+    executed = json.loads(path.read_text())
+    return "".join("".join(o.get("text", "")) for c in executed["cells"] for o in c.get("outputs", []))
+
+
+# A module named papermill that fails to import hides the real one from the remote Python: nbconvert runs instead.
+NO_PAPERMILL = {"inputs": ["blocker/papermill.py"], "env": {"PYTHONPATH": "blocker"}}
+
+
+def test_a_notebook_runs_with_papermill_and_its_parameters(remote) -> None:
+    if importlib.util.find_spec("papermill") is None:
+        missing_component("papermill is not installed for the test Python (pip install papermill)")
+    write_notebook(remote, "square.ipynb")
     job = remote.submit("square", notebook="square.ipynb", python=sys.executable, parameters={"n": 7})
     update = remote.wait_end(job, timeout=60)["square"]
     assert update.state is JobState.DONE, remote.wait_log(job, b"")
-    executed = json.loads((job.launch.job_dir / "square.out.ipynb").read_text())
-    printed = "".join("".join(o.get("text", "")) for c in executed["cells"] for o in c.get("outputs", []))
-    assert "n squared is 49" in printed
+    assert "n squared is 49" in printed(job.launch.job_dir / "square.out.ipynb")
+
+
+def test_a_notebook_runs_with_nbconvert_when_papermill_is_missing(remote) -> None:
+    write_notebook(remote, "plain.ipynb")
+    remote.write("blocker/papermill.py", "raise ImportError('hidden for this test')\n")
+    job = remote.submit("plain", notebook="plain.ipynb", python=sys.executable, **NO_PAPERMILL)
+    update = remote.wait_end(job, timeout=60)["plain"]
+    assert update.state is JobState.DONE, remote.wait_log(job, b"")
+    assert "n squared is 4" in printed(job.launch.job_dir / "plain.out.ipynb")
+
+
+def test_notebook_parameters_without_papermill_fail_with_the_way_out(remote) -> None:
+    write_notebook(remote, "wants.ipynb")
+    remote.write("blocker/papermill.py", "raise ImportError('hidden for this test')\n")
+    job = remote.submit("wants", notebook="wants.ipynb", python=sys.executable, parameters={"n": 3},
+                        **NO_PAPERMILL)
+    update = remote.wait_end(job)["wants"]
+    assert (update.state, update.exit_code) == (JobState.FAILED, 127)
+    assert "notebook parameters need papermill: pip install papermill" in update.reason
 
 
 def test_a_new_process_reattaches_from_the_handle_alone(remote) -> None:
