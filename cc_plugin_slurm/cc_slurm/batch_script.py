@@ -63,6 +63,8 @@ def plan_files(launch: Launch, options: SlurmOptions, remote: bool) -> JobFiles:
 
 
 def python_for(launch: Launch, remote: bool) -> str:
+    """The interpreter for ``.py`` scripts and notebooks: ``python:``, else ``venv:``'s, else ``python3`` on a remote
+    login host or this cc's own Python here. ``~/`` means the home folder where the job runs."""
     job = launch.job
     if job.python:
         return job.python
@@ -89,7 +91,7 @@ def job_command(launch: Launch, files: JobFiles) -> str:
     assert script is not None
     where = _in_script(script.name, True) if files.remote else shlex.quote(str(script))
     args = " ".join(shlex.quote(a) for a in job.args)
-    python = shlex.quote(python_for(launch, files.remote))
+    python = _in_script(python_for(launch, files.remote), False)
     if job.notebook:
         out = _in_script(f"{script.stem}.out.ipynb", True) if files.remote else \
             shlex.quote(str(launch.job_dir / f"{script.stem}.out.ipynb"))
@@ -157,7 +159,9 @@ def batch_script(launch: Launch, options: SlurmOptions, files: JobFiles,
             continue
         lines.append(f"export {key}={shlex.quote(value)}")
     if files.remote:
+        # Folders on the login host: the attempt's folder, and the run's (<remote_root>/<run>/<job>/<attempt>).
         lines.append(f"export CC_JOB_DIR={SUBMIT_DIR}")
+        lines.append('export CC_RUN_DIR="${SLURM_SUBMIT_DIR%/*/*}"')
     lines.append(f"export CC_SLURM_EXIT_FILE={exit_file}"
                  + ('${SLURM_ARRAY_TASK_ID:+.$SLURM_ARRAY_TASK_ID}' if options.array is not None else ""))
     lines += [

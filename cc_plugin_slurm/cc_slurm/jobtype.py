@@ -157,6 +157,10 @@ class SlurmJobType(JobType):
         local_batch.write_text(text)
         folder = shell_path(files.folder)
         if not host.is_local:
+            missing = missing_inputs(job, launch.workflow_dir)
+            if missing:
+                raise JobTypeError("; ".join(missing), job=job.name, host=host.label,
+                                   hint="inputs are files on this machine, relative to the workflow file's folder")
             host.stage(files.folder, [(local_batch, files.batch), *((Path(a), b) for a, b in files.staged)], job,
                        launch.workflow_dir)
         command = f"cd {folder} && sbatch --parsable {shlex.quote(files.batch)} && pwd"
@@ -243,6 +247,12 @@ class SlurmJobType(JobType):
     def _fetch_outputs(self, host: LoginHost, job: ActiveJob, seen: CCState) -> Optional[CCState]:
         try:
             missing = host.fetch_outputs(job.job, str(job.handle["folder"]), job.job_dir)
+            if job.job.notebook:
+                executed = f"{PurePosixPath(job.job.notebook).stem}.out.ipynb"
+                try:
+                    host.get(f"{job.handle['folder']}/{executed}", job.job_dir / executed)
+                except FileNotFoundError:
+                    pass  # the notebook did not run far enough to be written
         except (OSError, JobTypeError) as exc:
             log.warning("job '%s' on %s: could not copy its outputs back yet: %s", job.key, host.label, exc)
             return None
@@ -323,5 +333,5 @@ def _write_at(path: Path, offset: int, data: bytes) -> None:
 
 def _sbatch_said(text: str) -> str:
     lines = [line.removeprefix("sbatch: ").removeprefix("error: ").strip() for line in text.strip().splitlines()]
-    said = " ".join(line for line in lines if line)
+    said = "; ".join(line for line in lines if line)
     return said[:600] or "no message"

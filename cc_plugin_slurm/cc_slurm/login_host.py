@@ -88,7 +88,7 @@ class LoginHost(ABC):
 
     @abstractmethod
     def get(self, remote: str, local: Path) -> None:
-        """Copy a file from there to this machine."""
+        """Copy a file from there to this machine (``FileNotFoundError`` when it is not there)."""
 
     def stage(self, folder: str, files: Sequence[tuple[Path, str]], job: JobSpec, workflow_dir: Path) -> None:
         """Make ``folder`` there and copy ``files`` (local file, name in the folder) and the job's inputs into it.
@@ -211,7 +211,7 @@ class SSHLoginHost(LoginHost):
     def get(self, remote: str, local: Path) -> None:
         try:
             self._remote().get(remote, str(local))
-        except JobTypeError:
+        except (JobTypeError, FileNotFoundError):
             raise
         except Exception as exc:  # noqa: BLE001
             raise JobTypeError(f"could not copy {remote} back to {local}: {type(exc).__name__}: {exc}",

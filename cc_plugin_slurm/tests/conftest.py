@@ -65,20 +65,7 @@ def follow_jobs(job_type: SlurmJobType, actives: list[ActiveJob], timeout: float
     return ended
 
 
-def wait_until(what: str, condition, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def follow() -> Any:
     """``follow(job_type, actives, timeout=30)``: check all jobs together until each ended; each job's end."""
     return follow_jobs
-
-
-@pytest.fixture
-def wait_for() -> Any:
-    """``wait_for(what, condition, timeout=20)``: poll ``condition`` until it holds."""
-    return wait_until

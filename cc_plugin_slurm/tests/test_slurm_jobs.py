@@ -15,6 +15,7 @@ from cc_core.model import JobSpec
 from cc_core.progress import CCProgressParser, LineScanner
 from cc_core.states import JobState
 from cc_core.testing.contract import ContractEnv, Harness
+from cc_core.testing.polling import wait_for
 from cc_core.testing.slurm import SlurmCluster
 from cc_slurm.jobtype import SlurmJobType
 from cc_slurm.queue import SlurmQueue
@@ -54,7 +55,7 @@ def test_validate_asks_slurm(slurm_cluster: SlurmCluster, job_type: SlurmJobType
 
 
 def test_job_runs_with_progress_and_log(harness: Harness, job_type: SlurmJobType,
-                                        slurm_cluster: SlurmCluster, follow: Any, wait_for: Any) -> None:
+                                        slurm_cluster: SlurmCluster, follow: Any) -> None:
     script = harness.env.workflow_dir / "steps.sh"
     script.write_text("echo \"job $CC_JOB in $(pwd) on $SLURM_JOB_PARTITION\"\n"
                       "echo '# cc status=running progress=40 msg=\"loading\"'\n"
@@ -81,7 +82,7 @@ def test_job_runs_with_progress_and_log(harness: Harness, job_type: SlurmJobType
         read()
         return 40.0 in progress
 
-    wait_for("progress 40 while running", running_with_progress)
+    wait_for(running_with_progress, what="progress 40 while the job runs")
     assert [u.state for u in seen if u.state is JobState.RUNNING], seen
     (launch.job_dir / "go").write_text("")
     end = follow(job_type, [active])["steps"]

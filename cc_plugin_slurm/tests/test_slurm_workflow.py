@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cc_core.states import JobState, RunState
+from cc_core.testing.polling import ccw_command
 from cc_core.testing.slurm import SlurmCluster
 
 
@@ -21,7 +21,7 @@ def cc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def ccw(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cc_core", *args], capture_output=True, text=True, timeout=60,
+    return subprocess.run(ccw_command(*args), capture_output=True, text=True, timeout=60,
                           env={**os.environ, "CC_HOME": str(home)})
 
 
@@ -70,3 +70,28 @@ def test_impossible_request_stops_the_run_before_it_starts(slurm_cluster: SlurmC
         wf.run(timeout=30)
     assert "job 'huge'" in str(caught.value) and "cpus-per-task=512" in str(caught.value)
     assert not (tmp_path / "ran").exists()
+
+
+def test_slurm_chain_is_handed_to_slurm(slurm_cluster: SlurmCluster, cc_home: Path, tmp_path: Path) -> None:
+    """With slurm_dependencies, the child is submitted while its parent still runs, held by --dependency=afterok."""
+    from cc_core.api import Workflow
+
+    wf = Workflow("chain", directory=tmp_path)
+    wf.add_job("parent", kind="slurm", command='sleep 3; echo made > "$CC_RUN_DIR/made.txt"')
+    wf.add_job("child", kind="slurm", command='cat "$CC_RUN_DIR/made.txt"', depends=["parent"],
+               options={"slurm_dependencies": True})
+    wf.add_job("bad", kind="slurm", command="sleep 2; exit 1")
+    wf.add_job("after_bad", kind="slurm", command="touch never", depends=["bad"], options={"slurm_dependencies": True})
+    state = wf.run(timeout=60, max_parallel=8)  # room for the children while their parents run
+    jobs = {job["name"]: job for job in wf.status()["jobs"]}
+    assert state is RunState.FAILED
+    states = {name: j["state"] for name, j in jobs.items()}
+    assert states == {"parent": "done", "child": "done", "bad": "failed", "after_bad": "skipped"}, jobs
+    # It had been handed to SLURM, which cancelled it when 'bad' failed; cc skipped it.
+    assert slurm_cluster.job_field(jobs["after_bad"]["handle"]["job_id"], "JobState") == "CANCELLED"
+    assert not (Path(jobs["after_bad"]["log_path"]).parent / "never").exists()
+    parent_id, child_id = jobs["parent"]["handle"]["job_id"], jobs["child"]["handle"]["job_id"]
+    batch = Path(jobs["child"]["log_path"]).parent / "child.attempt1.sbatch"
+    assert f"#SBATCH --dependency=afterok:{parent_id}" in batch.read_text().splitlines()
+    assert slurm_cluster.job_field(child_id, "SubmitTime") < slurm_cluster.job_field(parent_id, "EndTime")  # type: ignore[operator]
+    assert b"made" in Path(jobs["child"]["log_path"]).read_bytes()
