@@ -96,7 +96,7 @@ def export_svg(name: str, request: Request) -> Response:
 @router.get("/{name}/layout", response_model=GraphLayoutOut, summary="Positions for drawing the workflow's graph")
 def workflow_layout(name: str, request: Request) -> Any:
     spec = stored_workflows.load_stored(store_of(request).get_workflow(name))
-    return graph.layout_json(list(spec.jobs), spec.edges())
+    return Response(graph.layout_json(list(spec.jobs), spec.edges()), media_type="application/json")
 
 
 @router.post("/{name}/jobs", status_code=201, response_model=JobSpec, summary="Add a job to a stored workflow")

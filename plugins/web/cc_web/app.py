@@ -10,6 +10,7 @@ from cc_core.store import StatusStore
 from cc_web import __version__, api_plugins, api_runs, api_workflows, error_responses, gui
 from cc_web.event_stream import POLL_INTERVAL, EventHub
 from cc_web.run_control import RunControl
+from cc_web.run_status import RunStatusCache
 from cc_web.security import MAX_BODY, Guard
 
 DESCRIPTION = """Manage workflows (DAGs of jobs) and watch their runs live.
@@ -37,9 +38,11 @@ def create_app(token: Optional[str] = None, store: Optional[StatusStore] = None,
 
         store = open_store()
     app = FastAPI(title="cc", version=__version__, description=DESCRIPTION)
-    hub = EventHub(store, interval=poll_interval)
+    status = RunStatusCache(store)
+    hub = EventHub(store, status, interval=poll_interval)
     app.state.store = store
     app.state.events = hub
+    app.state.status = status
     app.state.control = RunControl(store, wake=hub.wake)
     app.state.token = token
     error_responses.install(app)

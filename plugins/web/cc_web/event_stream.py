@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Optional
 
 from cc_core.errors import CCError
-from cc_core.store import JobRecord, RunRecord, StatusStore
+from cc_core.store import RunRecord, StatusStore
 from cc_web.models import job_json, run_json
+from cc_web.run_status import RunStatusCache, dumps
 
 POLL_INTERVAL = 0.05
 KEEPALIVE = 15.0
@@ -136,8 +137,9 @@ class RunFeed:
 class EventHub:
     """The feeds of every watched run of one service."""
 
-    def __init__(self, store: StatusStore, interval: float = POLL_INTERVAL) -> None:
+    def __init__(self, store: StatusStore, status: RunStatusCache, interval: float = POLL_INTERVAL) -> None:
         self.store = store
+        self.status = status
         self.interval = interval
         self.feeds: dict[int, RunFeed] = {}
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -170,7 +172,8 @@ class EventHub:
         try:
             run, jobs, seq = await asyncio.to_thread(self._snapshot, run.id)
             subscription.since = seq
-            yield sse("snapshot", seq, {"seq": seq, "run": run_json(run), "jobs": [job_json(j) for j in jobs]})
+            data = f'{{"seq":{seq},"run":{dumps(run_json(run))},"jobs":{jobs}}}'
+            yield f"event: snapshot\nid: {seq}\ndata: {data}\n\n".encode()
             if run.state.is_final:
                 yield sse("end", seq, {"seq": seq, "run": run_json(run)})
                 return
@@ -189,10 +192,11 @@ class EventHub:
         finally:
             feed.subscribers.discard(subscription)
 
-    def _snapshot(self, run_id: int) -> tuple[RunRecord, list[JobRecord], int]:
+    def _snapshot(self, run_id: int) -> tuple[RunRecord, str, int]:
+        """The run and the JSON of all its jobs, as of ``seq`` (every change after it comes as an event)."""
         latest = getattr(self.store, "latest_seq", None)
-        mark = latest() if latest is not None else None
-        run = self.store.get_run(run_id)
-        jobs = self.store.get_jobs(run_id)
-        seq = mark if mark is not None else max([run.seq, *(j.seq for j in jobs)])
+        jobs, _, seq = self.status.jobs_json(self.store.get_run(run_id))
+        run = self.store.get_run(run_id)    # read after seq, so no change of the run falls between
+        if latest is None:
+            seq = max([run.seq, *(j["seq"] for j in json.loads(jobs))])
         return run, jobs, seq

@@ -11,12 +11,15 @@ from cc_core.model import WorkflowSpec
 from cc_core.store import JobRecord
 
 _CACHE_SIZE = 32
-_cache: "OrderedDict[int, dict[str, Any]]" = OrderedDict()
+_cache: "OrderedDict[int, str]" = OrderedDict()
 _lock = threading.Lock()
 
 
-def layout_json(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """``cc_core.layout.layout_graph(nodes, edges).to_json()``, remembered for the same graph."""
+def layout_json(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> str:
+    """``cc_core.layout.layout_graph(nodes, edges).to_json()`` as JSON text, remembered for the same graph (a
+    thousand jobs with all their edges take a few tenths of a second to lay out and megabytes to encode)."""
+    import json
+
     from cc_core.layout import layout_graph
 
     key = hash((tuple(nodes), tuple(edges)))
@@ -24,7 +27,7 @@ def layout_json(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    data = layout_graph(list(nodes), list(edges)).to_json()
+    data = json.dumps(layout_graph(list(nodes), list(edges)).to_json(), separators=(",", ":"))
     with _lock:
         _cache[key] = data
         while len(_cache) > _CACHE_SIZE:

@@ -98,3 +98,78 @@ def test_serve_is_a_ccw_command() -> None:
 
     command = get_registry().commands["serve"]
     assert command.name == "serve" and "REST" in command.help
+
+
+def _ccw() -> str:
+    import shutil
+    import sys
+    from pathlib import Path
+
+    found = shutil.which("ccw") or str(Path(sys.executable).parent / "ccw")
+    if not Path(found).exists():
+        pytest.fail("ccw is not installed in this environment (pip install -e .)")
+    return found
+
+
+def test_ccw_serve_serves_api_and_gui_on_loopback(cc_home: Any, wait: Callable[..., Any]) -> None:
+    import os
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([_ccw(), "serve", "--port", str(port)], env={**os.environ, "CC_HOME": str(cc_home)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/api/plugins", timeout=1).status_code == 200
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else "ccw serve ended"
+                return False
+        wait("ccw serve to answer", answers, timeout=20)
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and 'src="/static/app.js"' in page.text
+        assert "https://" not in page.text                      # every asset ships in the package
+        assert httpx.get(f"http://127.0.0.1:{port}/static/app.js").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert f"http://127.0.0.1:{port}/" in (process.stdout.read() if process.stdout else "")
+
+
+def test_ccw_serve_on_a_public_address_needs_a_token(cc_home: Any) -> None:
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "CC_TOKEN"}
+    done = subprocess.run([_ccw(), "serve", "--host", "0.0.0.0", "--port", "1"], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without a token" in done.stderr
+
+
+def test_json_bodies_must_say_they_are_json(api: Any) -> None:
+    # A cross-site HTML form can post text/plain; such a body is never taken for JSON.
+    sneaky = api.post("/api/runs", content='{"workflow": "x"}', headers={"content-type": "text/plain"})
+    assert sneaky.status_code == 422
+
+
+def test_every_gui_asset_ships_in_the_package(api: Any) -> None:
+    import re
+    from pathlib import Path
+
+    import cc_web
+
+    static = Path(cc_web.__file__).parent / "static"
+    names = sorted(p.name for p in static.iterdir())
+    assert {"index.html", "app.js", "app.css", "table.js", "graph.js", "log.js", "api.js"} <= set(names)
+    for name in names:
+        text = (static / name).read_text()
+        outside = [url for url in re.findall(r"https?://[^\s\"'<>)]+", text) if not url.startswith("http://www.w3.org/")]
+        assert outside == [], f"{name} loads from {outside}"
+        assert api.get(f"/static/{name}").status_code == 200
+    page = api.get("/").text
+    for ref in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert ref.startswith(("/static/", "/docs", "#")), ref

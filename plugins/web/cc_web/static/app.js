@@ -78,6 +78,7 @@ class RunView {
       this.showRun(data.run);
       if (this.graph.drawn) this.graph.update(data.jobs);
       if (this.view === "graph") this.loadGraph();
+      else if (!this.graph.drawn) this.prefetchLayout();   // so the graph tab opens at once
       connection("live");
     });
     on("jobs", (data) => {
@@ -118,6 +119,7 @@ class RunView {
     this.frame = 0;
     this.pending.clear();
     this.layoutStale = false;
+    this.prefetched = null;
   }
 
   schedule() {
@@ -159,11 +161,20 @@ class RunView {
     if (this.view === "graph" && (!this.graph.drawn || this.layoutStale)) this.loadGraph();
   }
 
+  prefetchLayout() {
+    if (this.id === null || this.prefetched) return;
+    const id = this.id;
+    this.prefetched = { id, layout: api.layout(id) };
+    this.prefetched.layout.catch(() => { if (this.prefetched && this.prefetched.id === id) this.prefetched = null; });
+  }
+
   async loadGraph() {
     if (this.layoutLoading || this.id === null) return;
     const id = this.id;
+    const early = this.prefetched && this.prefetched.id === id && !this.layoutStale ? this.prefetched.layout : null;
+    this.prefetched = null;
     this.layoutStale = false;
-    this.layoutLoading = api.layout(id);
+    this.layoutLoading = early || api.layout(id);
     try {
       const layout = await this.layoutLoading;
       if (id === this.id) this.graph.draw(layout, [...this.jobs.values()]);
