@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Optional
@@ -146,6 +147,7 @@ class WorkflowSpec(BaseModel):
     workflow_dir: Optional[str] = Field(default=None, exclude=True)
     source: Optional[str] = Field(default=None, exclude=True)
     _locations: Any = PrivateAttr(default=None)
+    _directory: Any = PrivateAttr(default=None)   # (workflow_dir, cwd if relative, resolved)
 
     @field_validator("name")
     @classmethod
@@ -156,7 +158,16 @@ class WorkflowSpec(BaseModel):
 
     @property
     def directory(self) -> Path:
-        return Path(self.workflow_dir or ".").resolve()
+        """The folder the workflow's relative paths start from, resolved (and remembered: the engine asks for it
+        for every job it starts)."""
+        raw = self.workflow_dir or "."
+        cwd = None if os.path.isabs(raw) else os.getcwd()
+        cached = self._directory
+        if cached is not None and cached[0] == raw and cached[1] == cwd:
+            return cached[2]
+        resolved = Path(raw).resolve()
+        self._directory = (raw, cwd, resolved)
+        return resolved
 
     def edges(self) -> list[tuple[str, str]]:
         return [(parent, job.name) for job in self.jobs.values() for parent in job.depends]
