@@ -16,7 +16,9 @@ from cc_core.model import JobSpec
 from cc_core.states import JobState
 from cc_local.launch import attempt_files, describe, plan_process, python_for
 from cc_local.processes import (ExitWatcher, is_alive, process_start_time, read_exit_file, signal_tree,
-                                terminate_later)
+                                terminate_later, write_pid_file)
+
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)   # open(path, "ab")
 
 
 class LocalJobType(JobType):
@@ -34,6 +36,7 @@ class LocalJobType(JobType):
         self._watcher: Optional[ExitWatcher] = None
         self._watched: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
+        self._null: Optional[int] = None
 
     def start(self, sink: UpdateSink) -> None:
         self._sink = sink
@@ -42,6 +45,15 @@ class LocalJobType(JobType):
     def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.close()
+        if self._null is not None:
+            os.close(self._null)
+            self._null = None
+
+    def _devnull(self) -> int:
+        """Every job's standard input: /dev/null, opened once rather than once per job."""
+        if self._null is None:
+            self._null = os.open(os.devnull, os.O_RDWR)
+        return self._null
 
     def validate(self, job: JobSpec, workflow_dir: Path) -> list[str]:
         problems = super().validate(job, workflow_dir)
@@ -62,11 +74,12 @@ class LocalJobType(JobType):
     def submit(self, launch: Launch) -> Handle:
         plan = plan_process(launch)
         try:
-            log = open(launch.log_path, "ab")
+            # Plain file descriptors, not file objects: this is on the path of every job.
+            log = os.open(launch.log_path, _LOG_FLAGS, 0o666)
         except OSError as exc:
             raise JobTypeError(f"cannot write the log {launch.log_path}: {exc.strerror}", job=launch.key) from None
         try:
-            process = subprocess.Popen(plan.argv, cwd=plan.cwd, env=plan.env, stdin=subprocess.DEVNULL, stdout=log,
+            process = subprocess.Popen(plan.argv, cwd=plan.cwd, env=plan.env, stdin=self._devnull(), stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=plan.new_session,
                                        creationflags=plan.creation_flags, close_fds=True)
         except FileNotFoundError as exc:
@@ -76,13 +89,10 @@ class LocalJobType(JobType):
         except OSError as exc:
             raise JobTypeError(f"cannot start: {exc.strerror}", job=launch.key) from None
         finally:
-            log.close()
+            os.close(log)
         # The runner writes the pid file at once too (the wrapper writes the same pid a moment later): if the
         # runner dies now, `find` still knows the attempt started and never starts it twice.
-        try:
-            Path(plan.pid_file).write_text(str(process.pid))
-        except OSError:
-            pass
+        write_pid_file(plan.pid_file, process.pid)
         handle: Handle = {"pid": process.pid, "start": process_start_time(process.pid),
                           "pid_file": plan.pid_file, "exit_file": plan.exit_file}
         key, attempt = launch.key, launch.attempt
