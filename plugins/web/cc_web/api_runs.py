@@ -16,8 +16,19 @@ from cc_web import graph, stored_workflows
 from cc_web.error_responses import ERROR_RESPONSES
 from cc_web.event_stream import EventHub
 from cc_web.logs import MAX_READ, read_log
-from cc_web.models import (Accepted, GraphLayoutOut, JobStatus, LogChunkOut, RunJobDetail, RunStart, RunStatus,
-                           RunSummary, TransitionOut, job_json, run_json)
+from cc_web.models import (
+    Accepted,
+    GraphLayoutOut,
+    JobStatus,
+    LogChunkOut,
+    RunJobDetail,
+    RunStart,
+    RunStatus,
+    RunSummary,
+    TransitionOut,
+    job_json,
+    run_json,
+)
 from cc_web.run_control import RunControl, RunEndedError
 
 router = APIRouter(prefix="/api/runs", tags=["runs"], responses=ERROR_RESPONSES)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Iterable, Optional
 
 from fastapi import FastAPI
 
@@ -37,7 +38,14 @@ def create_app(token: Optional[str] = None, store: Optional[StatusStore] = None,
         from cc_core.home import open_store
 
         store = open_store()
-    app = FastAPI(title="cc", version=__version__, description=DESCRIPTION)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        import asyncio
+
+        await asyncio.to_thread(app.state.control.detach_all)
+
+    app = FastAPI(title="cc", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     status = RunStatusCache(store)
     hub = EventHub(store, status, interval=poll_interval)
     app.state.store = store

@@ -222,7 +222,8 @@ class Client:
             if not response.is_success:
                 response.read()
                 _raise_for(response)
-            event, data, ident = "message", [], None
+            event, ident = "message", None
+            data: list[str] = []
             for line in response.iter_lines():
                 if not line:
                     if data:

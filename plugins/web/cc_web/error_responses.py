@@ -10,8 +10,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cc_core.errors import (CCError, JobNotFoundError, JobTypeError, PluginError, RunLockedError, RunNotFoundError,
-                            StoreError, UnknownNameError, WorkflowError)
+from cc_core.errors import (
+    CCError,
+    JobNotFoundError,
+    JobTypeError,
+    PluginError,
+    RunLockedError,
+    RunNotFoundError,
+    StoreError,
+    UnknownNameError,
+    WorkflowError,
+)
 from cc_web.logs import LogOutsideHomeError
 from cc_web.models import ErrorBody, ProblemOut
 from cc_web.run_control import RunEndedError

@@ -172,8 +172,8 @@ class EventHub:
         try:
             run, jobs, seq = await asyncio.to_thread(self._snapshot, run.id)
             subscription.since = seq
-            data = f'{{"seq":{seq},"run":{dumps(run_json(run))},"jobs":{jobs}}}'
-            yield f"event: snapshot\nid: {seq}\ndata: {data}\n\n".encode()
+            body = f'{{"seq":{seq},"run":{dumps(run_json(run))},"jobs":{jobs}}}'
+            yield f"event: snapshot\nid: {seq}\ndata: {body}\n\n".encode()
             if run.state.is_final:
                 yield sse("end", seq, {"seq": seq, "run": run_json(run)})
                 return

@@ -29,7 +29,7 @@ def read_log(job: JobRecord, offset: int, length: int) -> LogChunkOut:
     if not resolved.is_relative_to(home):
         raise LogOutsideHomeError(f"the log of job '{job.name}' is recorded at {path}, outside cc's state "
                                   f"directory {home}; the service reads no file there",
-                                  hint=f"read it on the machine itself, or set CC_HOME to a folder holding it")
+                                  hint="read it on the machine itself, or set CC_HOME to a folder holding it")
     try:
         with open(resolved, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size

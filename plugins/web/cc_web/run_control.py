@@ -84,7 +84,16 @@ class RunControl:
             return None
         return controller
 
-    def stop(self) -> None:
-        """Forget controllers (the runs go on in their threads until they end or the process exits)."""
+    def detach_all(self, wait: float = 10.0) -> None:
+        """Leave every run this process drives (the service is stopping): their jobs go on and the runs read
+        ``detached``, so ``resume`` (here after a restart, or ``ccw run --resume``) follows them again."""
         with self._lock:
+            going = [c for c in self._controllers.values() if not c.done]
             self._controllers.clear()
+        for controller in going:
+            controller.detach()
+        for controller in going:
+            try:
+                controller.wait(timeout=wait)
+            except Exception:  # noqa: BLE001 - a run that fails to stop cleanly is read as interrupted
+                pass

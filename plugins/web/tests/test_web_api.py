@@ -306,3 +306,22 @@ def test_nothing_that_changes_state_is_a_get(app: Any) -> None:
             assert not any(word in path for word in ("kill", "resume", "upload")), path
     assert set(schema["paths"]["/api/runs/{run}/kill"]) == {"post"}
     assert "multipart/form-data" in schema["paths"]["/api/workflows/upload"]["post"]["requestBody"]["content"]
+
+
+def test_stopping_the_service_detaches_its_runs_and_resume_finishes_them(store: StatusStore,
+                                                                          wait: Callable[..., Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    from cc_web.app import create_app
+
+    with TestClient(create_app(store=store), base_url="http://127.0.0.1") as first:
+        upload(first, "name: outlive\njobs:\n  a: {command: 'sleep 1; echo survived'}\n  b: {command: 'echo b', "
+                      "depends: [a]}\n")
+        run_id = start(first, "outlive")
+        wait("the job to run", lambda: job_states(first, run_id)["a"] == "running")
+    assert store.get_run(run_id).state.value == "detached"           # the service stopped; the job went on
+    with TestClient(create_app(store=store), base_url="http://127.0.0.1") as second:
+        assert second.post(f"/api/runs/{run_id}/resume").status_code == 202
+        wait("the resumed run to end", lambda: second.get(f"/api/runs/{run_id}").json()["state"] == "done")
+        assert job_states(second, run_id) == {"a": "done", "b": "done"}
+        assert second.get(f"/api/runs/{run_id}/jobs/a/log").json()["text"] == "survived\n"

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from cc_web.client import APIError, Client
 
 from cc_core.errors import RunNotFoundError, WorkflowError
-from cc_web.client import APIError, Client
 
 
 def test_a_scientist_uploads_runs_waits_and_reads_logs(server: Any, tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import httpx
 import pytest
+from cc_web.client import Client, ServerEvent
 
 from cc_core.store import StatusStore
-from cc_web.client import Client, ServerEvent
 
 
 def _follow(client: Client, run_id: int) -> list[tuple[float, ServerEvent]]:

@@ -21,9 +21,8 @@ SEED_WORKFLOW = "name: seeded\njobs:\n  a: {command: 'true'}\n  b: {command: 'tr
 def api_schema(store: Any, wait: Any) -> Any:
     """The app's own OpenAPI document, on a store that holds one workflow and one finished run. The ASGI
     client schemathesis uses calls itself 'testserver'; the guard is told to answer that name."""
-    from fastapi.testclient import TestClient
-
     from cc_web.app import create_app
+    from fastapi.testclient import TestClient
 
     app = create_app(store=store, allowed_hosts=["testserver", "127.0.0.1", "localhost"])
     api = TestClient(app, base_url="http://127.0.0.1")

@@ -13,9 +13,8 @@ from cc_core.store import StatusStore
 
 @pytest.fixture
 def guarded(store: StatusStore) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
     from cc_web.app import create_app
+    from fastapi.testclient import TestClient
 
     with TestClient(create_app(token="s3cret", store=store), base_url="http://cc.example:8765") as client:
         yield client
