@@ -293,6 +293,9 @@ def start_sshd(directory: Path, **options: Any) -> SSHServer:
     """Start a private sshd with its files in ``directory`` (see :class:`SSHServer` for ``options``). Skips the
     test when sshd is not installed, or fails it under ``CI=true``."""
     require_sshd()
+    if os.geteuid() != 0 and not Path("/run/sshd").is_dir():
+        missing_component("sshd needs its privilege separation folder /run/sshd (as root: install -d -m 0755 "
+                          "/run/sshd)")
     return SSHServer(directory, **options).start()
 
 

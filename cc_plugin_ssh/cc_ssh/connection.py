@@ -205,13 +205,21 @@ class HostConnection:
                 if not transport.is_active():
                     raise EOFError("the connection closed")
                 if time.monotonic() > deadline:
-                    self.drop()
+                    if not self._answers(transport):
+                        self.drop()  # a stalled connection: the next call opens a new one
                     raise CommandTimeout(f"a remote command did not finish within {timeout:g} s",
                                          host=self.target.label,
-                                         hint="the host may be overloaded or the network stalled; cc reconnects "
-                                              "and tries again")
+                                         hint="the host may be overloaded or the network stalled; cc tries again")
         finally:
             channel.close()
+
+    def _answers(self, transport: paramiko.Transport) -> bool:
+        """Whether the host still answers on ``transport`` (it opens a channel within the connect timeout)."""
+        try:
+            transport.open_session(timeout=min(5.0, self.connect_timeout)).close()
+            return True
+        except (paramiko.SSHException, EOFError, OSError):
+            return False
 
     # -------------------------------------------------------------------------------------------- files
     @contextmanager
