@@ -1,8 +1,8 @@
 """What a ``wsl`` job runs inside the distribution, worked out from its :class:`~cc_core.jobtype.Launch`.
 
 * a command runs with ``bash -c COMMAND``; a ``.sh``/``.bash`` script with ``bash``; a ``.py`` script with
-  ``python:`` (or ``venv:``/bin/python, or ``python3``); a notebook with ``python3 -m nbconvert --execute``, which
-  writes the executed notebook ``NAME.out.ipynb`` into the job's folder; any other script is run directly.
+  ``python:`` (or ``venv:``/bin/python, or ``python3``); a notebook with ``python3 -m nbconvert --execute`` (in the job's
+  working folder), which writes the executed notebook ``NAME.out.ipynb`` into the job's folder; any other script is run directly.
 * Script, notebook, ``workdir:``, ``python:`` and ``venv:`` may name a Windows path (translated), a path relative to
   the workflow's folder (translated too) or a Linux path (``/opt/x.sh``, ``~/bin/x.sh``), used as it is.
 * The job runs in its own folder of the run unless ``workdir:`` says otherwise. Its environment is the login
@@ -92,8 +92,9 @@ def payload_for(launch: Launch, paths: PathMap, job_dir: str) -> str:
         stem = PurePosixPath(script).name
         stem = stem[: -len(".ipynb")] if stem.endswith(".ipynb") else stem
         python = shell_path(python_for(job, launch, paths))
-        return (f"{python} -m nbconvert --to notebook --execute --output-dir {shlex.quote(job_dir)} "
-                f"--output {shlex.quote(stem + '.out')} {quoted}")
+        # Read from standard input, nbconvert runs the kernel in the job's working folder (not the notebook's).
+        return (f"{python} -m nbconvert --to notebook --execute --stdin --output-dir {shlex.quote(job_dir)} "
+                f"--output {shlex.quote(stem + '.out')} <{quoted}")
     suffix = PurePosixPath(script).suffix.lower()
     if suffix == ".py":
         line = f"{shell_path(python_for(job, launch, paths))} {quoted}"
