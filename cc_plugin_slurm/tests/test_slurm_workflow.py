@@ -77,10 +77,10 @@ def test_slurm_chain_is_handed_to_slurm(slurm_cluster: SlurmCluster, cc_home: Pa
     from cc_core.api import Workflow
 
     wf = Workflow("chain", directory=tmp_path)
-    wf.add_job("parent", kind="slurm", command='sleep 3; echo made > "$CC_RUN_DIR/made.txt"')
+    wf.add_job("parent", kind="slurm", command='sleep 2; echo made > "$CC_RUN_DIR/made.txt"')
     wf.add_job("child", kind="slurm", command='cat "$CC_RUN_DIR/made.txt"', depends=["parent"],
                options={"slurm_dependencies": True})
-    wf.add_job("bad", kind="slurm", command="sleep 2; exit 1")
+    wf.add_job("bad", kind="slurm", command="sleep 1; exit 1")
     wf.add_job("after_bad", kind="slurm", command="touch never", depends=["bad"], options={"slurm_dependencies": True})
     state = wf.run(timeout=60, max_parallel=8)  # room for the children while their parents run
     jobs = {job["name"]: job for job in wf.status()["jobs"]}
