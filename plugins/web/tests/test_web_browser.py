@@ -160,17 +160,22 @@ def test_upload_start_and_watch_table_and_graph_live_to_done(page: Any, server: 
 def test_kill_a_running_job_from_the_page(page: Any, server: Any, store: StatusStore, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    text = "name: long\njobs:\n  sleeper:\n    command: 'sleep 60'\n  after:\n    command: 'true'\n" \
-           "    depends: [sleeper]\n"
+    text = "name: long\njobs:\n  sleeper:\n    command: 'echo line1; sleep 0.5; echo line2; sleep 60'\n" \
+           "  after:\n    command: 'true'\n    depends: [sleeper]\n"
     page.goto(server.url)
     _upload_from_page(page, tmp_path, "long", text)
     page.click('#workflow-list button[data-start="long"]')
     page.wait_for_url("**/#/runs/*")
     run_id = int(page.url.rsplit("/", 1)[1])
     expect(_row(page, "sleeper")).to_have_class("state-running", timeout=10_000)
+    _row(page, "sleeper").locator("a[data-action=log]").click()          # the log of a running job, live
+    expect(page.locator("#log-text")).to_contain_text("line1")
+    expect(page.locator("#log-text")).to_have_text("line1\nline2\n", timeout=10_000)
+    expect(page.locator("#log-state")).to_have_text("running")
     _row(page, "sleeper").locator("button[data-action=kill]").click()
     expect(_row(page, "sleeper")).to_have_class("state-killed", timeout=10_000)
     expect(_row(page, "after")).to_have_class("state-skipped")
+    expect(page.locator("#log-state")).to_have_text("killed")
     expect(page.locator("#run-state")).to_have_text(ENDED_UNFINISHED)
     states = {j.name: j.state for j in store.get_jobs(run_id)}
     assert states == {"sleeper": JobState.KILLED, "after": JobState.SKIPPED}

@@ -3,13 +3,19 @@ every answer matches what the document promises. Kept small (few examples per op
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-schemathesis = pytest.importorskip("schemathesis")
+try:
+    import schemathesis
+except ImportError:  # pragma: no cover - depends on the environment
+    if os.environ.get("CI") == "true":
+        raise  # under CI the fuzzing must run: a missing schemathesis is an error, not a skip
+    pytest.skip("schemathesis is not installed (pip install schemathesis)", allow_module_level=True)
 
 # A schema-valid body can still be a workflow that is not valid (its YAML text), so a 422 for it is right.
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]

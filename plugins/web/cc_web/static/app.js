@@ -251,6 +251,7 @@ class App {
     }
     await Promise.all([this.refreshWorkflows(), this.refreshRuns()]);
     setInterval(() => this.refreshRuns(), 2000);
+    setInterval(() => this.refreshWorkflows().catch(() => {}), 5000);
     this.route();
   }
 
