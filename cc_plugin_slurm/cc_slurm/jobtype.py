@@ -23,7 +23,7 @@ from cc_core.states import JobState
 from cc_slurm.batch_script import JobFiles, batch_script, plan_files, slurm_job_name, test_script
 from cc_slurm.login_host import LoginHost, login_host, shell_path
 from cc_slurm.options import SlurmOptions, parse_options
-from cc_slurm.queue import ControllerUnreachable, SlurmQueue
+from cc_slurm.queue import SlurmQueue
 from cc_slurm.staging import missing_inputs
 from cc_slurm.state_mapping import CCState, cc_state
 
@@ -112,7 +112,8 @@ class SlurmJobType(JobType):
                 problem = (f"sbatch is not installed on {host.label}; run cc on the cluster's login node or "
                            "set 'host:' to the login host")
             elif result.exit_code != 0:
-                asked = ", ".join(line.removeprefix("#SBATCH ").removeprefix("--") for line in options.directive_lines(timeout))
+                asked = ", ".join(line.removeprefix("#SBATCH ").removeprefix("--")
+                                  for line in options.directive_lines(timeout))
                 problem = (f"SLURM on {host.label} cannot run this job as asked "
                            f"({asked or 'no resources given'}): {_sbatch_said(result.stderr or result.stdout)}")
             else:

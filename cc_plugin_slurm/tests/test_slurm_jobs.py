@@ -9,7 +9,6 @@ from typing import Any, Iterator
 
 import pytest
 
-from cc_core.errors import JobTypeError
 from cc_core.jobtype import ActiveJob, JobTypeContext, JobUpdate, LogRequest
 from cc_core.model import JobSpec
 from cc_core.progress import CCProgressParser, LineScanner
@@ -110,7 +109,8 @@ def test_python_script(harness: Harness, job_type: SlurmJobType, follow: Any) ->
     assert (launch.job_dir / "out.txt").read_text() == "prep a b"
 
 
-def test_scancel_running_job(harness: Harness, job_type: SlurmJobType, slurm_cluster: SlurmCluster, follow: Any) -> None:
+def test_scancel_running_job(harness: Harness, job_type: SlurmJobType, slurm_cluster: SlurmCluster,
+                             follow: Any) -> None:
     actives = [harness.submit(harness.launch(f"long{i}", command="echo started; sleep 300")) for i in range(2)]
     for active in actives:
         slurm_cluster.wait_for_state(active.handle["job_id"], {"RUNNING"})
@@ -199,7 +199,8 @@ def test_dependency_chain_handed_to_slurm(harness: Harness, job_type: SlurmJobTy
     assert job_type.can_submit_after(second.job, [first.job])
     child_handle = job_type.submit_after(second, [parent.handle])
     child = ActiveJob("second", 1, child_handle, second.job, second.job_dir, second.log_path)
-    assert slurm_cluster.job_field(child_handle["job_id"], "Dependency") == f"afterok:{parent.handle['job_id']}(unfulfilled)"
+    dependency = slurm_cluster.job_field(child_handle["job_id"], "Dependency")
+    assert dependency == f"afterok:{parent.handle['job_id']}(unfulfilled)"
     assert [(u.state, u.detail) for u in job_type.check([child])] == [(JobState.QUEUED, "Dependency")]
     (first.job_dir / "go").write_text("")
     ended = follow(job_type, [parent, child])

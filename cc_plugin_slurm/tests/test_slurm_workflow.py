@@ -93,5 +93,7 @@ def test_slurm_chain_is_handed_to_slurm(slurm_cluster: SlurmCluster, cc_home: Pa
     parent_id, child_id = jobs["parent"]["handle"]["job_id"], jobs["child"]["handle"]["job_id"]
     batch = Path(jobs["child"]["log_path"]).parent / "child.attempt1.sbatch"
     assert f"#SBATCH --dependency=afterok:{parent_id}" in batch.read_text().splitlines()
-    assert slurm_cluster.job_field(child_id, "SubmitTime") < slurm_cluster.job_field(parent_id, "EndTime")  # type: ignore[operator]
+    submitted, parent_ended = (slurm_cluster.job_field(child_id, "SubmitTime"),
+                               slurm_cluster.job_field(parent_id, "EndTime"))
+    assert submitted and parent_ended and submitted < parent_ended  # ISO times compare as text
     assert b"made" in Path(jobs["child"]["log_path"]).read_bytes()
