@@ -226,7 +226,30 @@ class SchedulerOut(BaseModel):
     description: str = ""
 
 
+class LayoutNode(BaseModel):
+    name: str
+    x: float = Field(description="centre, in pixels")
+    y: float
+    layer: int
+
+
+class LayoutEdge(BaseModel):
+    source: str
+    target: str
+    points: list[list[float]] = Field(description="polyline [[x, y], ...] from the parent's side to the child's")
+
+
 class GraphLayoutOut(BaseModel):
-    """Positions for drawing a workflow's graph (``cc_core.layout``): nodes, layers and edge paths."""
+    """Positions for drawing a workflow's graph (``cc_core.layout``): jobs, layers and edge paths."""
 
     model_config = ConfigDict(extra="allow")
+
+    width: float
+    height: float
+    direction: str = Field(description="TB: parents above their children; LR: left of them")
+    node_width: float
+    node_height: float
+    crossings: int
+    layers: list[list[str]]
+    nodes: list[LayoutNode]
+    edges: list[LayoutEdge]

@@ -268,3 +268,21 @@ def test_a_thousand_jobs_render_and_follow_without_freezing(page: Any, server: A
     page.click("#tab-table")
     expect(page.locator("#jobs-table tbody tr.state-done")).to_have_count(1000)
     expect(page.locator("#run-counts")).to_have_text("1000 done")
+
+
+def test_the_gui_works_behind_a_token(page: Any, serve: Callable[..., Any], two_jobs: str) -> None:
+    from playwright.sync_api import expect
+
+    from cc_web.client import Client
+
+    server = serve(token="tok")
+    with Client(server.url, token="tok") as cc:
+        cc.store_workflow(two_jobs)
+        run_id = cc.start("pair")["id"]
+        cc.wait(run_id, timeout=15)
+    denied = page.goto(f"{server.url}/")
+    assert denied is not None and denied.status == 401
+    page.goto(f"{server.url}/?token=tok#/runs/{run_id}")
+    expect(_row(page, "second")).to_have_class("state-done")       # API calls and the stream carry the cookie
+    expect(page.locator("#workflow-list li[data-workflow=pair]")).to_have_count(1)
+    assert "token" not in page.url                                  # kept out of the address bar
