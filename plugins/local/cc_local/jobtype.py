@@ -14,9 +14,10 @@ from cc_core.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpda
                              UpdateSink, read_log_file)
 from cc_core.model import JobSpec
 from cc_core.states import JobState
-from cc_local.launch import attempt_files, describe, plan_process, python_for
+from cc_local.launch import ProcessPlan, attempt_files, describe, plan_process, python_for
 from cc_local.processes import (ExitWatcher, is_alive, process_start_time, read_exit_file, signal_tree,
-                                terminate_later, write_pid_file)
+                                terminate_later)
+from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
 
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)   # open(path, "ab")
 
@@ -78,21 +79,19 @@ class LocalJobType(JobType):
             log = os.open(launch.log_path, _LOG_FLAGS, 0o666)
         except OSError as exc:
             raise JobTypeError(f"cannot write the log {launch.log_path}: {exc.strerror}", job=launch.key) from None
+        # The runner writes the pid file too (the wrapper writes the same pid a moment later): if the runner dies
+        # just after the start, `find` still knows the attempt started and never starts it twice. The file is
+        # created before the start (`find` reads an empty one as "not started"), so that afterwards only the pid
+        # is written, without racing the new process for its folder.
+        pid_fd = open_pid_file(plan.pid_file)
         try:
-            process = subprocess.Popen(plan.argv, cwd=plan.cwd, env=plan.env, stdin=self._devnull(), stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=plan.new_session,
-                                       creationflags=plan.creation_flags, close_fds=True)
-        except FileNotFoundError as exc:
-            missing = plan.cwd if not os.path.isdir(plan.cwd) else (exc.filename or plan.argv[0])
-            what = "working directory" if missing == plan.cwd else "program"
-            raise JobTypeError(f"{what} '{missing}' does not exist", job=launch.key) from None
-        except OSError as exc:
-            raise JobTypeError(f"cannot start: {exc.strerror}", job=launch.key) from None
+            process = self._spawn(plan, log, launch.key)
+        except BaseException:
+            discard_pid_file(pid_fd, plan.pid_file)
+            raise
         finally:
             os.close(log)
-        # The runner writes the pid file at once too (the wrapper writes the same pid a moment later): if the
-        # runner dies now, `find` still knows the attempt started and never starts it twice.
-        write_pid_file(plan.pid_file, process.pid)
+        fill_pid_file(pid_fd, process.pid)
         handle: Handle = {"pid": process.pid, "start": process_start_time(process.pid),
                           "pid_file": plan.pid_file, "exit_file": plan.exit_file}
         key, attempt = launch.key, launch.attempt
@@ -101,6 +100,18 @@ class LocalJobType(JobType):
         assert self._watcher is not None, "start() is called before submit()"
         self._watcher.watch(process, process.pid, lambda code: self._ended(key, attempt, code, None))
         return handle
+
+    def _spawn(self, plan: ProcessPlan, log: int, key: str) -> "subprocess.Popen[bytes]":
+        try:
+            return subprocess.Popen(plan.argv, cwd=plan.cwd, env=plan.env, stdin=self._devnull(), stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=plan.new_session,
+                                    creationflags=plan.creation_flags, close_fds=True)
+        except FileNotFoundError as exc:
+            missing = plan.cwd if not os.path.isdir(plan.cwd) else (exc.filename or plan.argv[0])
+            what = "working directory" if missing == plan.cwd else "program"
+            raise JobTypeError(f"{what} '{missing}' does not exist", job=key) from None
+        except OSError as exc:
+            raise JobTypeError(f"cannot start: {exc.strerror}", job=key) from None
 
     def _ended(self, key: str, attempt: int, code: int, lost: Optional[str]) -> None:
         with self._lock:

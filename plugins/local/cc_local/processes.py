@@ -37,32 +37,6 @@ def process_start_time(pid: int) -> Optional[str]:
     return fields[19].decode() if len(fields) > 19 else None
 
 
-def write_pid_file(path: str, pid: int) -> None:
-    """Write ``pid`` to the attempt's pid file unless the job's wrapper already did (it writes the same pid):
-    overwriting a file just written costs a flush on some file systems."""
-    text = str(pid).encode()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileExistsError:
-        try:
-            with open(path, "rb") as handle:
-                if handle.read().strip() == text:
-                    return
-            with open(path, "wb") as handle:
-                handle.write(text)
-        except OSError:
-            pass
-        return
-    except OSError:
-        return
-    try:
-        os.write(fd, text)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def is_alive(pid: int, start_time: Optional[str]) -> bool:
     if sys.platform.startswith("linux") and start_time is not None:
         now = process_start_time(pid)
