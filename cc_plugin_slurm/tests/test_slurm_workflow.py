@@ -22,7 +22,7 @@ def cc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def ccw(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(ccw_command(*args), capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "CC_HOME": str(home)})
+                          env={**os.environ, "CC_HOME": str(home), "COLUMNS": "200"})
 
 
 def test_local_then_slurm_then_local(slurm_cluster: SlurmCluster, cc_home: Path, tmp_path: Path) -> None:
@@ -97,3 +97,25 @@ def test_slurm_chain_is_handed_to_slurm(slurm_cluster: SlurmCluster, cc_home: Pa
                                slurm_cluster.job_field(parent_id, "EndTime"))
     assert submitted and parent_ended and submitted < parent_ended  # ISO times compare as text
     assert b"made" in Path(jobs["child"]["log_path"]).read_bytes()
+
+
+def test_pending_reason_in_ccw_status(slurm_cluster: SlurmCluster, cc_home: Path, tmp_path: Path) -> None:
+    from cc_core.api import Workflow
+    from cc_core.testing.polling import wait_for
+
+    wf = Workflow("held", directory=tmp_path)
+    wf.add_job("waits", kind="slurm", command="true", options={"directives": ["--hold"]})
+    run = wf.start()
+    try:
+        def held() -> bool:
+            job = wf.status()["jobs"][0]
+            return job["state"] == "queued" and job["detail"] == "JobHeldUser"
+        wait_for(held, timeout=20, what="the job queued with SLURM's reason JobHeldUser")
+        shown = ccw(cc_home, "status", str(run.run_id))
+        assert shown.returncode == 0, shown.stderr
+        assert "JobHeldUser" in shown.stdout
+        slurm_cluster.run("scontrol", "release", wf.status()["jobs"][0]["handle"]["job_id"])
+        assert run.wait(30) is RunState.DONE
+    finally:
+        if not run.done:
+            run.kill()
