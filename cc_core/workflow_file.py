@@ -87,6 +87,9 @@ def _plain(node: Any) -> Any:
 
 
 def parse_yaml(text: str, file: Optional[Path] = None) -> tuple[_Node, list[Problem]]:
+    from cc_core.yaml_limits import check_yaml
+
+    check_yaml(text, file)  # nesting and alias bombs are refused before the document is built
     problems: list[Problem] = []
     try:
         root = yaml.compose(text, Loader=_Loader)

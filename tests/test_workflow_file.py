@@ -267,3 +267,19 @@ def test_durations() -> None:
     assert JobSpec(name="t", command="true", timeout="10m").timeout == 600
     with pytest.raises(ValueError):
         JobSpec(name="t", command="true", timeout="soon")
+
+
+def test_alias_bombs_and_deep_nesting_are_refused(tmp_path: Path) -> None:
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+    with pytest.raises(WorkflowError, match="aliases"):
+        load_workflow_text(laughs, name="bomb", directory=tmp_path)
+    path = tmp_path / "deep.yaml"
+    path.write_text("jobs: " + "[" * 50000 + "]" * 50000)
+    with pytest.raises(WorkflowError, match="nest") as info:
+        load_workflow(path)
+    assert str(path) in str(info.value)
+    medium = tmp_path / "medium.yaml"
+    medium.write_text("jobs: " + "[" * 200 + "]" * 200)
+    with pytest.raises(WorkflowError, match="nests more than 64 levels"):
+        load_workflow(medium)

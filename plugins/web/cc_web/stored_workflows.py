@@ -14,7 +14,6 @@ from cc_core.home import cc_home
 from cc_core.model import JOB_NAME, JobSpec, WorkflowSpec
 from cc_core.store import StatusStore, StoredWorkflow
 from cc_core.workflow_file import dump_workflow, load_workflow_text, locations_of
-from cc_web.yaml_limits import check_yaml
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 _edit_lock = threading.Lock()
@@ -40,7 +39,6 @@ def validate_text(text: str, name: Optional[str], default_name: Optional[str] = 
 
     ``name`` overrides the YAML's ``name:``; ``default_name`` is used when the YAML has none."""
     check_name(name)
-    check_yaml(text)
     spec = load_workflow_text(text, name=name or default_name, directory=directory)
     if name:
         spec.name = name

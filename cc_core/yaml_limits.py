@@ -1,4 +1,4 @@
-"""Limits on uploaded YAML before it is loaded: nesting depth and the size after expanding aliases.
+"""Limits on YAML before it is loaded: nesting depth and the size after expanding aliases.
 
 YAML is always read with the safe loader (no Python objects), but a small document can still nest thousands of
 levels deep or use aliases to expand into billions of values ("billion laughs"). Both are refused here, with a
@@ -26,7 +26,7 @@ _OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMap
 _CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 
 
-def check_yaml(text: str) -> None:
+def check_yaml(text: str, file: Any = None) -> None:
     """Raise :class:`WorkflowError` when ``text`` nests deeper than :data:`MAX_DEPTH` or expands (through
     aliases) to more than :data:`MAX_VALUES` values. Syntax errors are left to the workflow loader."""
     depth = 0
@@ -37,7 +37,8 @@ def check_yaml(text: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     line = token.start_mark.line + 1
-                    raise WorkflowError([Problem(f"the YAML nests more than {MAX_DEPTH} levels deep", line=line)])
+                    raise WorkflowError([Problem(f"the YAML nests more than {MAX_DEPTH} levels deep", file=file,
+                                                 line=line)])
             elif isinstance(token, _CLOSE):
                 depth -= 1
             elif isinstance(token, yaml.AliasToken):
@@ -52,7 +53,7 @@ def check_yaml(text: str) -> None:
         return
     if root is not None and _expanded_size(root) > MAX_VALUES:
         raise WorkflowError([Problem(f"the YAML expands to more than {MAX_VALUES} values through its aliases "
-                                     "(&anchor / *alias)", line=root.start_mark.line + 1)])
+                                     "(&anchor / *alias)", file=file, line=root.start_mark.line + 1)])
 
 
 def _expanded_size(root: yaml.Node) -> int:
