@@ -119,3 +119,28 @@ def test_pending_reason_in_ccw_status(slurm_cluster: SlurmCluster, cc_home: Path
     finally:
         if not run.done:
             run.kill()
+
+
+def test_resumed_run_follows_its_slurm_jobs(slurm_cluster: SlurmCluster, cc_home: Path, tmp_path: Path) -> None:
+    """The process that submitted the job goes away; `ccw run --resume` in a new process finds it by its SLURM id."""
+    from cc_core.api import Workflow
+    from cc_core.testing.polling import wait_for
+
+    go = tmp_path / "go"
+    wf = Workflow("resumed", directory=tmp_path)
+    wf.add_job("long", kind="slurm", command=f"while [ ! -e {go} ]; do sleep 0.1; done; echo finished; exit 3")
+    wf.add_job("after", command="echo after", depends=["long"])
+    run = wf.start()
+    wait_for(lambda: wf.status()["jobs"][0]["state"] == "running", timeout=20, what="the slurm job running")
+    job_id = wf.status()["jobs"][0]["handle"]["job_id"]
+    run.detach()
+    assert run.wait(20) is RunState.DETACHED
+    go.write_text("")
+    resumed = ccw(cc_home, "run", "--resume", str(run.run_id))
+    jobs = {job["name"]: job for job in wf.status()["jobs"]}
+    assert jobs["long"]["handle"]["job_id"] == job_id  # the same SLURM job, not a new submission
+    named = slurm_cluster.run("squeue", "-h", "--states=all", f"--name=cc.{run.run_id}.long.1", "-o", "%i")
+    assert named.stdout.split() == [job_id]
+    assert (jobs["long"]["state"], jobs["long"]["exit_code"]) == ("failed", 3), resumed.stdout + resumed.stderr
+    assert jobs["after"]["state"] == "skipped"
+    assert b"finished" in Path(jobs["long"]["log_path"]).read_bytes()
