@@ -33,8 +33,12 @@ _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./=:@%+, -]*$")
 
 
 def find_wsl(configured: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
-             which: Callable[[str], Optional[str]] = shutil.which) -> str:
-    """The ``wsl.exe`` to run: ``configured``, else ``CC_WSL_EXE``, else ``wsl.exe`` or ``wsl`` on PATH."""
+             which: Callable[[str], Optional[str]] = shutil.which, platform: str = sys.platform) -> str:
+    """The ``wsl.exe`` to run: ``configured``, else ``CC_WSL_EXE``, else ``wsl.exe`` or ``wsl`` on PATH.
+
+    On Windows a 32-bit Python does not see ``System32\\wsl.exe`` (Windows shows it SysWOW64 instead), so
+    ``%SystemRoot%\\Sysnative\\wsl.exe`` is tried last.
+    """
     env = os.environ if env is None else env
     explicit = configured or env.get("CC_WSL_EXE")
     if explicit:
@@ -50,6 +54,12 @@ def find_wsl(configured: Optional[str] = None, env: Optional[Mapping[str, str]] 
         found = which(name)
         if found:
             return found
+    if platform == "win32":
+        root = env.get("SystemRoot") or env.get("SYSTEMROOT") or "C:\\Windows"
+        for folder in ("System32", "Sysnative"):
+            candidate = os.path.join(root, folder, "wsl.exe")
+            if os.path.isfile(candidate):
+                return candidate
     raise JobTypeError("WSL is not installed here: neither wsl.exe nor wsl is on PATH", hint=INSTALL_HINT)
 
 

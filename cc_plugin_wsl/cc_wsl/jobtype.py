@@ -1,7 +1,9 @@
 """The ``wsl`` job type: each job a detached process tree inside a WSL distribution.
 
-Options of a job (``options:`` in the workflow file): ``distribution`` (default: WSL's default distribution) and
-``user`` (default: the distribution's default user; the job field ``user:`` works too). ``host:`` is not used.
+Options of a job (``options:`` in the workflow file): ``distribution`` (default: WSL's default distribution),
+``user`` (default: the distribution's default user; the job field ``user:`` works too) and ``automount_root``
+(where the distribution mounts Windows drives, ``/mnt/`` unless ``/etc/wsl.conf`` says otherwise). ``host:`` is
+not used.
 
 Options of the job type (:class:`~cc_core.jobtype.JobTypeContext`): ``exe`` (the ``wsl.exe`` to run; else
 ``CC_WSL_EXE``, else ``wsl.exe``/``wsl`` on PATH), ``automount_root`` (``/mnt/``), ``kill_grace`` (seconds between
@@ -85,6 +87,9 @@ class WSLJobType(JobType):
         if unknown:
             problems.append(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for a wsl job "
                             f"(wsl jobs know: {', '.join(JOB_OPTIONS)})")
+        root = job.options.get("automount_root")
+        if root is not None and not str(root).startswith("/"):
+            problems.append(f"option automount_root must be a Linux folder such as /mnt/ or /, not '{root}'")
         bad_env = [k for k in job.env if not ENV_NAME.match(k)]
         if bad_env:
             problems.append(f"environment variable names {', '.join(bad_env)} cannot be set in bash")
@@ -133,8 +138,8 @@ class WSLJobType(JobType):
         for stale in (files.pid, files.end, files.exit, files.cancel):
             stale.unlink(missing_ok=True)
         try:
-            with open(files.wrapper, "w", encoding="utf-8", newline="\n") as handle:  # bash wants \n, not \r\n
-                handle.write(plan.wrapper)
+            with open(files.wrapper, "w", encoding="utf-8", newline="\n") as out:  # bash wants \n, not \r\n
+                out.write(plan.wrapper)
         except OSError as exc:
             raise JobTypeError(f"cannot write {files.wrapper}: {exc.strerror}", job=launch.key) from None
         result = run_wsl(self._start_argv(plan, launch.attempt), timeout=self.timeout)
@@ -174,7 +179,8 @@ class WSLJobType(JobType):
         target = WslTarget.of(launch.job)
         return {"distribution": target.distribution or record.distribution, "user": target.user,
                 "pid": record.pid, "start": record.start, "job_dir": str(launch.job_dir),
-                "wsl_job_dir": self.paths.for_distribution(target.distribution).to_wsl(launch.job_dir),
+                "wsl_job_dir": self.paths.for_distribution(target.distribution, launch.job.options.get(
+                    "automount_root")).to_wsl(launch.job_dir),
                 "attempt": launch.attempt, "found": True}
 
     def _error(self, result: Any, target: WslTarget, job: Optional[str], doing: str) -> JobTypeError:

@@ -30,8 +30,8 @@ class PathMap:
         self.drive_root = Path(drive_root).resolve() if drive_root else None
         self.windows = platform == "win32" and self.drive_root is None
 
-    def for_distribution(self, distribution: Optional[str]) -> "PathMap":
-        other = PathMap(distribution=distribution, automount_root=self.automount_root)
+    def for_distribution(self, distribution: Optional[str], automount_root: Optional[str] = None) -> "PathMap":
+        other = PathMap(distribution=distribution, automount_root=automount_root or self.automount_root)
         other.drive_root, other.windows = self.drive_root, self.windows
         return other
 

@@ -1,8 +1,9 @@
 """What a ``wsl`` job runs inside the distribution, worked out from its :class:`~cc_core.jobtype.Launch`.
 
 * a command runs with ``bash -c COMMAND``; a ``.sh``/``.bash`` script with ``bash``; a ``.py`` script with
-  ``python:`` (or ``venv:``/bin/python, or ``python3``); a notebook with ``python3 -m nbconvert --execute`` (in the job's
-  working folder), which writes the executed notebook ``NAME.out.ipynb`` into the job's folder; any other script is run directly.
+  ``python:`` (or ``venv:``/bin/python, or ``python3``); a notebook with ``python3 -m nbconvert --execute`` in the
+  job's working folder, which writes the executed notebook ``NAME.out.ipynb`` into the job's folder; any other
+  script is run directly.
 * Script, notebook, ``workdir:``, ``python:`` and ``venv:`` may name a Windows path (translated), a path relative to
   the workflow's folder (translated too) or a Linux path (``/opt/x.sh``, ``~/bin/x.sh``), used as it is.
 * The job runs in its own folder of the run unless ``workdir:`` says otherwise. Its environment is the login
@@ -27,7 +28,7 @@ from cc_wsl.wrapper import AttemptFiles, shell_path, wrapper_script
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PATH_VARIABLES = ("CC_JOB_DIR", "CC_RUN_DIR", "CC_WORKFLOW_DIR")
-JOB_OPTIONS = ("distribution", "user")
+JOB_OPTIONS = ("distribution", "user", "automount_root")
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def plan_job(launch: Launch, paths: PathMap) -> WslPlan:
     """Everything :meth:`WSLJobType.submit` needs. Raises :class:`JobTypeError` for a path WSL cannot see."""
     job = launch.job
     target = WslTarget.of(job)
-    paths = paths.for_distribution(target.distribution)
+    paths = paths.for_distribution(target.distribution, job.options.get("automount_root"))
     files = AttemptFiles.of(launch.job_dir, launch.attempt)
     try:
         job_dir = paths.to_wsl(launch.job_dir)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -60,6 +59,15 @@ def test_find_wsl_order(tmp_path: Path) -> None:
     program.chmod(0o755)
     assert find_wsl(env={"CC_WSL_EXE": str(program)}, which=lambda name: None) == str(program)
     assert find_wsl(str(program), env={"CC_WSL_EXE": "/nope"}, which=lambda name: None) == str(program)
+
+
+def test_find_wsl_seen_from_a_32_bit_python_on_windows(tmp_path: Path) -> None:
+    (tmp_path / "Sysnative").mkdir()
+    (tmp_path / "Sysnative" / "wsl.exe").write_bytes(b"MZ")
+    found = find_wsl(env={"SystemRoot": str(tmp_path)}, which=lambda name: None, platform="win32")
+    assert found == os.path.join(str(tmp_path), "Sysnative", "wsl.exe")
+    with pytest.raises(JobTypeError, match="WSL is not installed"):
+        find_wsl(env={"SystemRoot": str(tmp_path / "none")}, which=lambda name: None, platform="win32")
 
 
 def test_wsl_missing_is_a_clear_error(tmp_path: Path) -> None:

@@ -308,3 +308,14 @@ def test_a_path_wsl_cannot_see_is_refused(jobs: Jobs, tmp_path: Path) -> None:
                      workflow_dir=jobs.workflow_dir, log_path=tmp_path / "elsewhere" / "x.log", env={})
     with pytest.raises(JobTypeError, match="cannot run in WSL"):
         jobs.job_type.submit(outside)
+
+
+def test_automount_root_of_the_distribution(jobs: Jobs) -> None:
+    """A distribution whose /etc/wsl.conf mounts drives at / sees C: at /c."""
+    launch = jobs.launch("rooted", script="run.sh", options={"automount_root": "/"})
+    text = jobs.job_type.show_script(launch)
+    assert text is not None and "--cd /c/Users/me/cc/runs/7/rooted" in text.splitlines()[0]
+    assert "bash /c/Users/me/project/run.sh" in text
+    problems = jobs.job_type.validate(JobSpec(name="x", kind="wsl", command="true",
+                                              options={"automount_root": "mnt"}), jobs.workflow_dir)
+    assert problems == ["option automount_root must be a Linux folder such as /mnt/ or /, not 'mnt'"]

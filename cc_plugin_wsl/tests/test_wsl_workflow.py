@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import textwrap
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,7 +48,8 @@ SUMMARISE = """\
 import os
 total = int(open(os.path.join(os.environ["CC_RUN_DIR"], "sum.txt")).read())
 print('# cc status=running progress=50 msg="summed"')
-open(os.path.join(os.environ["CC_RUN_DIR"], "summary.txt"), "w").write(f"sum {total} from {os.environ['CC_RUN_DIR']}\\n")
+run_dir = os.environ["CC_RUN_DIR"]
+open(os.path.join(run_dir, "summary.txt"), "w").write(f"sum {total} from {run_dir}\\n")
 """
 
 
