@@ -171,6 +171,9 @@ def wsl_error(result: WslResult, *, distribution: Optional[str], user: Optional[
     if "USER_NOT_FOUND" in text or "User not found" in text:
         return JobTypeError(f"user '{user}' does not exist in {where}", job=job,
                             hint="set 'user:' to a user of that distribution, or leave it out for its default user")
+    if result.returncode == 127 and "bash" in text and "not found" in text:
+        return JobTypeError(f"bash is not installed in {where}", job=job,
+                            hint="cc runs jobs with bash: install it there (e.g. Alpine: apk add bash)")
     detail = text.splitlines()[0] if text else "no output"
     return JobTypeError(f"wsl.exe could not {doing} in {where} (exit code {result.returncode}): {detail}", job=job,
                         hint="check that the distribution starts: wsl -d " + (distribution or "<name>"))

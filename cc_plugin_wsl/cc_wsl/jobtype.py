@@ -7,8 +7,9 @@ not used.
 
 Options of the job type (:class:`~cc_core.jobtype.JobTypeContext`): ``exe`` (the ``wsl.exe`` to run; else
 ``CC_WSL_EXE``, else ``wsl.exe``/``wsl`` on PATH), ``automount_root`` (``/mnt/``), ``kill_grace`` (seconds between
-SIGTERM and SIGKILL on cancel, 3), ``timeout`` (seconds one wsl.exe call may take, 60) and ``drive_root`` (else
-``CC_WSL_DRIVE_ROOT``): a folder standing for drive ``C:`` where there is no Windows, see :mod:`cc_wsl.path_map`.
+SIGTERM and SIGKILL on cancel, 3), ``timeout`` (seconds one wsl.exe call may take, 60), ``start_wait`` (seconds
+submit waits for the job's pid file, 10) and ``drive_root`` (else ``CC_WSL_DRIVE_ROOT``): a folder standing for
+drive ``C:`` where there is no Windows, see :mod:`cc_wsl.path_map`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from cc_wsl.cli import (find_wsl, list_distributions, login_shell, run_wsl, wind
 from cc_wsl.listing import Distribution
 from cc_wsl.path_map import PathMap
 from cc_wsl.plan import ENV_NAME, JOB_OPTIONS, WslPlan, WslTarget, plan_job
-from cc_wsl.wrapper import (AttemptFiles, check_script, cancel_script, parse_check_output, parse_start_output,
-                            read_exit_file, read_pid_file, start_words)
+from cc_wsl.wrapper import (AttemptFiles, PidRecord, cancel_script, check_script, parse_check_output,
+                            parse_start_output, read_exit_file, read_pid_file, start_words)
 
 LOST = "lost: the job's process ended without leaving an exit code (was WSL shut down?)"
 
@@ -161,7 +162,7 @@ class WSLJobType(JobType):
         }
         return handle
 
-    def _wait_for_pid_file(self, files: AttemptFiles) -> Any:
+    def _wait_for_pid_file(self, files: AttemptFiles) -> Optional[PidRecord]:
         deadline = time.monotonic() + self.start_wait
         delay = 0.005
         while True:

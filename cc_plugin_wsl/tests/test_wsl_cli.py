@@ -105,6 +105,13 @@ def test_other_wsl_failures(text: str, words: str) -> None:
     assert words in error.message
 
 
+def test_a_distribution_without_bash() -> None:
+    result = WslResult(["wsl.exe"], 127, b"", b"/bin/sh: bash: not found\n")
+    error = wsl_error(result, distribution="Alpine", job="j")
+    assert error.message == "job 'j': bash is not installed in WSL distribution 'Alpine'"
+    assert "apk add bash" in (error.hint or "")
+
+
 def test_a_linux_exit_code_is_not_a_wsl_failure() -> None:
     assert not WslResult(["wsl.exe"], 255, b"my program failed\n", b"").wsl_failed
     assert not _result("There is no distribution with the supplied name.", code=0).wsl_failed

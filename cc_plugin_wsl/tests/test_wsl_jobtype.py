@@ -319,3 +319,12 @@ def test_automount_root_of_the_distribution(jobs: Jobs) -> None:
     problems = jobs.job_type.validate(JobSpec(name="x", kind="wsl", command="true",
                                               options={"automount_root": "mnt"}), jobs.workflow_dir)
     assert problems == ["option automount_root must be a Linux folder such as /mnt/ or /, not 'mnt'"]
+
+
+def test_python_of_a_venv_and_a_linux_python(jobs: Jobs) -> None:
+    text = jobs.job_type.show_script(jobs.launch("v1", script="fit.py", venv="venv"))
+    assert text is not None and "/mnt/c/Users/me/project/venv/bin/python /mnt/c/Users/me/project/fit.py" in text
+    text = jobs.job_type.show_script(jobs.launch("v2", script="fit.py", python="~/conda/bin/python"))
+    assert text is not None and '"$HOME"/conda/bin/python /mnt/c/Users/me/project/fit.py' in text
+    text = jobs.job_type.show_script(jobs.launch("v3", script="/opt/tools/fit.py", python="python3.12"))
+    assert text is not None and "python3.12 /opt/tools/fit.py" in text
