@@ -311,11 +311,15 @@ def run(config: Config, distribution: Optional[str], user_name: Optional[str], c
         setup.append(f"mount --bind {shlex.quote(root)} /mnt/{letter}")
     setup.append("set +e")
     setup.append(f'cd {shlex.quote(cwd)} 2>/dev/null || cd "$HOME" 2>/dev/null || cd /')
-    switch = user.pw_uid != os.getuid()
-    setup.append(("exec runuser -u " + shlex.quote(user.pw_name) + ' -- "$@"') if switch else 'exec "$@"')
     unshare = ["unshare", "--mount", "--propagation", "private"]
     if os.geteuid() != 0:
+        # Mounting needs root in a user namespace of its own; a second one makes the command its user again.
         unshare.insert(1, "--map-root-user")
+        setup.append(f'exec unshare --map-user={os.getuid()} --map-group={os.getgid()} -- "$@"')
+    elif user.pw_uid != os.getuid():
+        setup.append("exec runuser -u " + shlex.quote(user.pw_name) + ' -- "$@"')
+    else:
+        setup.append('exec "$@"')
     argv = [*unshare, "--", "/bin/sh", "-c", "\n".join(setup), "sh", *command]
     try:
         os.execvpe(argv[0], argv, env)
