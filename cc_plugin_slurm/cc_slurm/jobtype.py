@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shlex
 import threading
+import time
 from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Optional, Sequence
@@ -23,7 +24,7 @@ from cc_core.states import JobState
 from cc_slurm.batch_script import JobFiles, batch_script, plan_files, slurm_job_name, test_script
 from cc_slurm.login_host import LoginHost, login_host, shell_path
 from cc_slurm.options import SlurmOptions, parse_options
-from cc_slurm.queue import SlurmQueue
+from cc_slurm.queue import ControllerUnreachable, SlurmQueue
 from cc_slurm.staging import missing_inputs
 from cc_slurm.state_mapping import CCState, cc_state
 
@@ -200,7 +201,15 @@ class SlurmJobType(JobType):
         host = self.host_for(launch.job, options)
         queue = SlurmQueue(host, self.calls, options.command_timeout)
         name = slurm_job_name(launch)
-        job_id = queue.find_by_name(name, options.slurm_env)
+        job_id: Optional[str] = None
+        for pause in (2.0, 5.0, 0.0):  # slurmctld may be restarting; the job must not be submitted twice
+            try:
+                job_id = queue.find_by_name(name, options.slurm_env)
+                break
+            except ControllerUnreachable:
+                if not pause:
+                    raise
+                time.sleep(pause)
         if job_id is None:
             return None
         files = plan_files(launch, options, remote=not host.is_local)
@@ -265,9 +274,12 @@ class SlurmJobType(JobType):
     def _update_if_new(self, job: ActiveJob, seen: CCState) -> Optional[JobUpdate]:
         key = (job.key, job.attempt, str(job.handle["job_id"]))
         now = (seen.state, seen.detail)
-        if not seen.state.is_final and self._reported.get(key) == now:
+        if seen.state.is_final:
+            self._reported.pop(key, None)  # an end is said every time it is seen: the engine may have missed it
+        elif self._reported.get(key) == now:
             return None
-        self._reported[key] = now
+        else:
+            self._reported[key] = now
         return JobUpdate(job.key, job.attempt, seen.state, exit_code=seen.exit_code, reason=seen.reason,
                          detail=seen.detail)
 

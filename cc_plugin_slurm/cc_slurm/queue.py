@@ -123,12 +123,29 @@ class SlurmQueue:
         return {job_id: _combine(job_id, tasks, source) for job_id, tasks in rows.items()}
 
     def find_by_name(self, name: str, env: Mapping[str, str]) -> Optional[str]:
-        """The id of a job SLURM knows under ``name`` (submitted, running or recently ended)."""
-        code, out, _ = self._run("squeue", f"squeue -h --states=all --name={shlex.quote(name)} -o %F", env)
+        """The id of a job SLURM knows under ``name``: from ``squeue`` (queued, running, recently ended), else from
+        the last week of accounting or the job-completion log."""
+        code, out, err = self._run("squeue", f"squeue -h --states=all --name={shlex.quote(name)} -o %F", env)
         if code != 0:
-            raise ControllerUnreachable("squeue could not list jobs by name", host=self.host.label)
+            raise ControllerUnreachable(f"squeue failed: {err.strip() or f'exit code {code}'}",
+                                        host=self.host.label)
         ids = sorted({line.strip() for line in out.splitlines() if line.strip()}, key=_id_order)
-        return ids[-1] if ids else None
+        return ids[-1] if ids else self.accounting_by_name(name, env)
+
+    def accounting_by_name(self, name: str, env: Mapping[str, str]) -> Optional[str]:
+        """The id of the last job of the past week named ``name``, from accounting or the job-completion log."""
+        # The job-completion log does not filter by name itself: ask for the names too and pick.
+        query = f"-n -P -S now-7days --name={shlex.quote(name)} -o JobID,JobName"
+        code, out, _ = self._run("sacct", f"sacct -X {query}", env)
+        if code != 0:
+            code, out, _ = self._run("sacct", f"sacct -c {query}", env)
+        ids = set()
+        for line in out.splitlines() if code == 0 else []:
+            job_id, _, job_name = line.partition("|")
+            if job_name.strip() == name:
+                ids.add(job_id.split("_", 1)[0].strip())
+        found = sorted(ids, key=_id_order)
+        return found[-1] if found else None
 
     def cancel(self, ids: Sequence[str], env: Mapping[str, str]) -> None:
         """``scancel`` every job in one call (jobs that already ended are no error)."""

@@ -152,7 +152,8 @@ def test_twenty_jobs_one_squeue_per_check(harness: Harness, job_type: SlurmJobTy
     assert sum(u.state is JobState.DONE for u in ended.values()) == 7
 
 
-def test_found_again_by_a_new_process(harness: Harness, job_type: SlurmJobType, tmp_path: Path, follow: Any) -> None:
+def test_found_again_by_a_new_process(harness: Harness, job_type: SlurmJobType, tmp_path: Path,
+                                      follow: Any) -> None:
     launch = harness.launch("resumed", command="sleep 1; exit 4")
     active = harness.submit(launch)
     stored = json.loads(json.dumps(active.handle))
@@ -168,7 +169,8 @@ def test_found_again_by_a_new_process(harness: Harness, job_type: SlurmJobType, 
     assert other.find(harness.launch("never-submitted", command="true")) is None
 
 
-def test_jobs_slurm_forgot(harness: Harness, job_type: SlurmJobType, slurm_cluster: SlurmCluster, follow: Any) -> None:
+def test_jobs_slurm_forgot(harness: Harness, job_type: SlurmJobType, slurm_cluster: SlurmCluster,
+                           follow: Any) -> None:
     done = harness.submit(harness.launch("kept", command="exit 6"))
     follow(job_type, [done])
     # The job-completion log answers for ended jobs (sacct -c: no accounting storage here).
@@ -177,6 +179,9 @@ def test_jobs_slurm_forgot(harness: Harness, job_type: SlurmJobType, slurm_clust
     assert list(states) == [done.handle["job_id"]]
     assert (states[done.handle["job_id"]].state, states[done.handle["job_id"]].exit_code) == ("FAILED", 6)
     assert states[done.handle["job_id"]].source == "sacct -c"
+    # A submission whose handle was lost is found by its name there too.
+    assert queue.accounting_by_name(done.handle["name"], {}) == done.handle["job_id"]
+    assert queue.accounting_by_name("cc.0.nothing.1", {}) is None
     # A job neither squeue nor sacct knows ends as its exit-code file says, or is reported lost.
     gone = dict(done.handle, job_id="987654", exit_file=str(harness.env.run_dir / "gone.exit"))
     (harness.env.run_dir / "gone.exit").write_text("0\n")
