@@ -186,5 +186,7 @@ def test_script(options: SlurmOptions, timeout: Optional[float]) -> str:
 
 
 def _directive_path(path: str) -> str:
-    # #SBATCH lines are read by sbatch, not by a shell: no variables; a path with blanks goes in double quotes.
+    # #SBATCH lines are read by sbatch, not by a shell: no variables. '%' starts one of SLURM's file-name patterns
+    # (%j, %x, ...), so a literal one is doubled; a path with blanks goes in double quotes.
+    path = path.replace("%", "%%")
     return f'"{path}"' if any(c.isspace() for c in path) else path

@@ -110,3 +110,9 @@ def test_script_is_valid_bash(tmp_path: Path, slurm: SlurmJobType) -> None:
     path.write_text(script)  # type: ignore[arg-type]
     assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0
     assert "export ODD='it'\"'\"'s \"here\"'" in script  # type: ignore[operator]
+
+
+def test_log_path_is_taken_literally(tmp_path: Path, slurm: SlurmJobType) -> None:
+    launch = make_launch(tmp_path / "100% done", command="true")
+    script = slurm.show_script(launch)
+    assert f'#SBATCH --output="{str(launch.log_path).replace("%", "%%")}"' in script.splitlines()  # type: ignore[union-attr]
