@@ -99,6 +99,12 @@ def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Standin
 
 
 @pytest.fixture
+def component_missing() -> Callable[[str], None]:
+    """``component_missing(reason)``: skip the test, or fail it under CI=true."""
+    return missing
+
+
+@pytest.fixture
 def wait_for() -> Callable[..., Any]:
     """Poll ``predicate`` until it returns something true (returned) or the deadline passes (AssertionError)."""
     import time

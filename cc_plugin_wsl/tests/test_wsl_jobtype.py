@@ -118,12 +118,12 @@ def test_workdir_python_and_environment(jobs: Jobs) -> None:
     assert "params {'n': 3}" in log
 
 
-def test_notebook_runs_with_nbconvert(jobs: Jobs) -> None:
+def test_notebook_runs_with_nbconvert(jobs: Jobs, component_missing: Callable[[str], None]) -> None:
     try:
         import nbconvert  # noqa: F401
         import nbformat
     except ImportError:
-        pytest.skip("nbconvert is not installed")
+        component_missing("nbconvert is not installed (pip install nbconvert ipykernel)")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = 6 * 7\nprint('answer', x)"),
                 nbformat.v4.new_code_cell("open('nb.txt', 'w').write(str(x))")]
