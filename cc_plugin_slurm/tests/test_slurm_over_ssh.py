@@ -12,7 +12,7 @@ import pytest
 from cc_core.jobtype import ActiveJob, JobTypeContext, LogRequest
 from cc_core.states import JobState
 from cc_core.testing.contract import ContractEnv, Harness
-from cc_core.testing.slurm import SlurmCluster
+from cc_core.testing.slurm import SlurmCluster, skip_or_fail
 from cc_core.testing.sshd import SSHServer, start_sshd
 from cc_slurm.jobtype import SlurmJobType
 
@@ -29,7 +29,10 @@ NOTEBOOK = {
 
 @pytest.fixture(scope="module")
 def login_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
-    pytest.importorskip("cc_ssh", reason="the ssh plugin (cc-plugin-ssh) is not installed")
+    try:
+        import cc_ssh  # noqa: F401
+    except ImportError:
+        skip_or_fail("the ssh plugin (cc-plugin-ssh) is not installed")
     server = start_sshd(tmp_path_factory.mktemp("login-sshd"), alias="cc-login")
     yield server
     server.close()
