@@ -12,7 +12,8 @@ are run directly. It runs with a Linux environment of its own (nothing of the ca
 WSLENV lists), in a mount namespace where ``/mnt/<letter>`` shows the folder configured for that drive. All its
 processes carry WSL_STANDIN_INSTANCE, so --shutdown and --terminate can end them as WSL would.
 
-Configured by the JSON file named in WSL_STANDIN_CONFIG::
+It is started by the launcher ``wsl`` (also reached as ``wsl.exe``) next to it, with the Python named in
+WSL_STANDIN_PYTHON, and configured by the JSON file named in WSL_STANDIN_CONFIG::
 
     {"distributions": [{"name": "Ubuntu-22.04", "version": 2, "default": true}, {"name": "Debian"}],
      "drives": {"c": "/tmp/x/C"}, "state_dir": "/tmp/x/state", "instance": "token",
