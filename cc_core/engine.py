@@ -306,6 +306,8 @@ class Engine:
                 self._on_final_logs(*message[1:])
             elif kind == "found":
                 self._on_found(message[1], message[2], message[3])
+            elif kind == "find-failed":
+                self._add_timer(time.monotonic() + 2.0, "find", message[1], message[2])
             elif kind == "command":
                 self._on_command(message[1], message[2], message[3])
             elif kind == "detach":
@@ -434,9 +436,21 @@ class Engine:
                 else:
                     self._resume_pending.append(job)
         for job in list(self._resume_pending):
-            launch = self._launch(job)
-            self._call(job.record.kind, lambda jt, l=launch, j=job: self.post(("found", j.name, l.attempt,
-                                                                                jt.find(l))))
+            self._find(job)
+
+    def _find(self, job: _Job) -> None:
+        """Ask the job type whether an attempt recorded without a handle started; a failing look is tried again
+        a little later (the cluster or host may be coming back)."""
+        launch = self._launch(job)
+
+        def look(jt: JobType) -> None:
+            try:
+                handle = jt.find(launch)
+            except Exception:  # noqa: BLE001 - retried, never lost
+                self.post(("find-failed", job.name, launch.attempt))
+                return
+            self.post(("found", job.name, launch.attempt, handle))
+        self._call(job.record.kind, look)
 
     def _on_found(self, name: str, attempt: int, handle: Optional[dict[str, Any]]) -> None:
         job = self.jobs[name]
@@ -758,6 +772,8 @@ class Engine:
                 self._cancel(job, "timeout")
             elif what == "retry" and job.state is JobState.RETRYING:
                 self._make_ready(job)
+            elif what == "find" and job in self._resume_pending:
+                self._find(job)
 
     # ----------------------------------------------------------------------------------------------- control
     def _cancel(self, job: _Job, reason: str) -> None:
