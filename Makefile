@@ -13,6 +13,7 @@ $(BIN)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) $(wildcar
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	$(BIN)/python -m pip install -q $(foreach d,$(DISTS),-e $(d))
+	$(BIN)/python -m pip install -q -e 'plugins/local[notebook]'
 	touch $@
 
 install: $(BIN)/.installed

@@ -20,7 +20,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 COMMANDS = ["run", "status", "list", "logs", "validate", "export", "plugins", "kill", "show-script", "add-job",
-            "remove-job", "add-dependency"]
+            "remove-job", "add-dependency", "remove-dependency"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -192,3 +192,35 @@ def test_progress_parser_keeps_last_cloudmesh_value(cc_home: Path) -> None:
 def test_python_dash_m_works(cc_home: Path) -> None:
     result = subprocess.run(ccw_command("--version"), capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("ccw ")
+
+
+def test_logs_follow_prints_as_the_job_writes_and_ends_with_it(cc_home: Path, write_workflow: Callable[..., Path],
+                                                              tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    path = write_workflow(f"""
+        name: follow
+        jobs:
+          talk: {{command: "echo first line; while [ ! -e {gate} ]; do sleep 0.05; done; echo last line"}}
+    """)
+    env = {**os.environ, "CC_HOME": str(cc_home)}
+    runner = subprocess.Popen(ccw_command("run", str(path), "--quiet"), env=env)
+    follower = None
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            probe = subprocess.run(ccw_command("status", "follow", "--json"), env=env, capture_output=True, text=True)
+            if probe.returncode == 0 and json.loads(probe.stdout)["jobs"][0]["state"] == "running":
+                break
+            time.sleep(0.05)
+        follower = subprocess.Popen(ccw_command("logs", "follow", "talk", "--follow"), env=env,
+                                    stdout=subprocess.PIPE, text=True)
+        assert follower.stdout is not None
+        assert follower.stdout.readline().strip() == "first line"  # shown while the job still runs
+        gate.touch()
+        rest = follower.communicate(timeout=20)[0]
+        assert "last line" in rest and follower.returncode == 0
+        assert runner.wait(20) == 0
+    finally:
+        for process in (runner, follower):
+            if process is not None and process.poll() is None:
+                process.kill()

@@ -51,19 +51,28 @@ def test_add_job_and_dependency_to_a_running_run(cc_home: Path, tmp_path: Path,
         ok = subprocess.run(ccw_command("add-dependency", "grow", "later", "extra"), env=env, capture_output=True,
                             text=True)
         assert ok.returncode == 0, ok.stderr
+        # a second dependency, added and removed again: 'extra' must not wait for 'wait2' in the end
+        subprocess.run(ccw_command("add-job", "grow", "wait2", "--command", "sleep 600"), env=env, check=True,
+                       capture_output=True)
+        subprocess.run(ccw_command("add-dependency", "grow", "wait2", "extra"), env=env, check=True,
+                       capture_output=True)
+        subprocess.run(ccw_command("remove-dependency", "grow", "wait2", "extra"), env=env, check=True,
+                       capture_output=True)
         from cc_core.home import open_store
 
         def dependency_applied() -> bool:
             jobs = open_store().find_run("grow").definition["jobs"]
-            return "later" in jobs.get("extra", {}).get("depends", [])
+            return jobs.get("extra", {}).get("depends", []) == ["wait", "later"]
         wait_for(dependency_applied, what="job and dependency added")
+        subprocess.run(ccw_command("kill", "grow", "wait2"), env=env, check=True, capture_output=True)
         gate.touch()
-        assert runner.wait(30) == 0
+        assert runner.wait(30) == 3  # wait2 was killed: the run ends killed, everything else done
     finally:
         if runner.poll() is None:
             runner.kill()
     status = run_status("grow")
-    assert {j["name"]: j["state"] for j in status["jobs"]} == {"wait": "done", "later": "done", "extra": "done"}
+    assert {j["name"]: j["state"] for j in status["jobs"]} == {"wait": "done", "later": "done", "extra": "done",
+                                                               "wait2": "killed"}
     assert (Path(status["run_dir"]) / "extra" / "extra.txt").read_text().strip() == "extra"
     history = [h["job"] for h in json.loads(subprocess.run(
         ccw_command("status", "grow", "--history", "--json"), env=env, capture_output=True, text=True

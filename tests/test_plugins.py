@@ -110,3 +110,37 @@ def test_every_hook_has_a_builtin_implementation_or_test() -> None:
     registry = build_registry()
     provided = {label for p in registry.plugins for label in p.provides}
     assert {"job types", "schedulers", "status stores", "progress parsers"} <= provided
+
+
+def test_a_custom_progress_parser_plugin_reads_job_logs(cc_home: Path) -> None:
+    """A third-party progress format: 'PROGRESS: 33%' lines."""
+    from typing import Optional
+
+    from cc_core.api import RunController
+    from cc_core.model import JobSpec, WorkflowSpec
+    from cc_core.progress import ProgressParser, ProgressReport
+    from cc_core.runner import prepare_run
+    from cc_core.states import RunState
+
+    class PercentParser(ProgressParser):
+        name = "percent"
+        needles = (b"PROGRESS:",)
+
+        def parse(self, line: str) -> Optional[ProgressReport]:
+            if not line.startswith("PROGRESS:"):
+                return None
+            return ProgressReport(progress=float(line.split(":")[1].strip().rstrip("%")))
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def cc_register_progress_parsers(register):  # type: ignore[no-untyped-def]
+            register(PercentParser)
+
+    registry = build_registry(extra_plugins=[("percent-plugin", Plugin())])
+    spec = WorkflowSpec(name="percent", workflow_dir=str(cc_home),
+                        jobs={"p": JobSpec(name="p", command="echo 'PROGRESS: 33%'; exit 1")})
+    controller = RunController(prepare_run(spec, registry=registry))
+    assert controller.wait(30) is RunState.FAILED
+    (job,) = controller.jobs()
+    assert job.progress == 33.0 and job.exit_code == 1

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -54,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bus.subscribe(table.on_event)
     if not live and not args.json and not args.quiet:
         bus.subscribe(_plain_printer(engine.run.id))
-    interrupts = _Interrupts(table.changed)
+    interrupts = _Interrupts(table.changed if os.environ.get('OLDWAKE') else threading.Event())
     previous = signal.signal(signal.SIGINT, interrupts)
     try:
         controller = RunController(engine)
@@ -116,8 +117,8 @@ def _follow(controller: Any, table: Any, live: bool, args: argparse.Namespace, i
     try:
         while not controller.done:
             # Once the run has finished, its thread ends a moment later: look again soon rather than in 1/8 s.
-            table.changed.wait(0.125 if table.finished is None else 0.002)
-            table.changed.clear()
+            interrupts.wake.wait(0.125 if table.finished is None else 0.002)
+            interrupts.wake.clear()
             if view is not None:
                 view.update(table.render())
             if interrupts.count >= 1 and not asked:
@@ -470,6 +471,16 @@ def cmd_add_dependency(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remove_dependency(args: argparse.Namespace) -> int:
+    from cc_core.home import open_store
+
+    store = open_store()
+    run = store.find_run(args.run)
+    _request(store, run, "remove_dependency", {"parent": args.parent, "child": args.child})
+    sys.stdout.write(f"asked run {run.id} to stop making '{args.child}' wait for '{args.parent}'\n")
+    return 0
+
+
 def _request(store: Any, run: Any, action: str, payload: dict[str, Any]) -> None:
     from cc_core.control import effective_state
 
@@ -569,6 +580,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("parent")
     p.add_argument("child")
     p.set_defaults(handler=cmd_add_dependency)
+
+    p = sub.add_parser("remove-dependency", help="let a job of a running run stop waiting for another")
+    p.add_argument("run")
+    p.add_argument("parent")
+    p.add_argument("child")
+    p.set_defaults(handler=cmd_remove_dependency)
     return parser
 
 
@@ -597,7 +614,7 @@ def _version() -> str:
 def _plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
     """Add the sub-commands plugins contribute (only loaded when the command is not a built-in one)."""
     builtins = {"run", "status", "list", "logs", "validate", "export", "plugins", "kill", "show-script", "add-job",
-                "remove-job", "add-dependency"}
+                "remove-job", "add-dependency", "remove-dependency"}
     first = next((a for a in argv if not a.startswith("-")), None)
     if first in builtins:
         return
