@@ -862,15 +862,10 @@ class Engine:
     def job_types_for(self, spec: JobSpec) -> JobType:
         if spec.kind not in self.job_types:
             from cc_core.registry import get_registry
+            from cc_core.settings import make_job_type
 
-            self.job_types[spec.kind] = get_registry().job_types.get(spec.kind)(self._context())
+            self.job_types[spec.kind] = make_job_type(get_registry(), spec.kind)
         return self.job_types[spec.kind]
-
-    def _context(self) -> Any:
-        from cc_core.jobtype import JobTypeContext
-        from cc_core.home import cc_home
-
-        return JobTypeContext(home=cc_home())
 
     def _cmd_remove_job(self, name: str) -> None:
         job = self._job(name)

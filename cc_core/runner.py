@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Optional
 from cc_core.engine import Engine
 from cc_core.events import EventBus
 from cc_core.home import cc_home, open_store, runs_dir
-from cc_core.jobtype import JobTypeContext
 from cc_core.model import JobSpec, Limits, WorkflowSpec
 from cc_core.progress import LineScanner
 from cc_core.scheduler import SchedulerOptions
@@ -56,7 +55,7 @@ def prepare_run(spec: WorkflowSpec, *, scheduler: str = DEFAULT_SCHEDULER, max_p
 
     registry = registry or get_registry()
     home = cc_home()
-    job_types = validate_workflow(spec, registry, JobTypeContext(home=home))
+    job_types = validate_workflow(spec, registry, home)
     chosen = _scheduler(registry, scheduler, spec, max_parallel)
     store = store or open_store(registry, home)
     run = RunRecord(id=0, workflow=spec.name, state=RunState.RUNNING, scheduler=scheduler,
@@ -95,7 +94,7 @@ def validate_workflow_kinds(spec: WorkflowSpec, registry: "Registry", home: Path
     from cc_core.errors import WorkflowError
     from cc_core.validation import job_types_for
 
-    job_types, problems = job_types_for(spec, registry, JobTypeContext(home=home))
+    job_types, problems = job_types_for(spec, registry, home)
     if problems:
         raise WorkflowError(problems)
     return job_types

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from cc_core.dag import dependency_problems
 from cc_core.errors import Problem, WorkflowError
-from cc_core.jobtype import JobType, JobTypeContext
+from cc_core.jobtype import JobType
+from cc_core.settings import job_type_context
 from cc_core.model import WorkflowSpec
 from cc_core.workflow_file import locations_of
 
@@ -14,8 +16,7 @@ if TYPE_CHECKING:
     from cc_core.registry import Registry
 
 
-def job_types_for(spec: WorkflowSpec, registry: "Registry", context: JobTypeContext) -> tuple[dict[str, JobType],
-                                                                                               list[Problem]]:
+def job_types_for(spec: WorkflowSpec, registry: "Registry", home: Path) -> tuple[dict[str, JobType], list[Problem]]:
     """One job-type object per kind the workflow uses, and a problem for each kind no plugin provides."""
     locations = locations_of(spec)
     job_types: dict[str, JobType] = {}
@@ -29,21 +30,20 @@ def job_types_for(spec: WorkflowSpec, registry: "Registry", context: JobTypeCont
             problems.append(locations.problem(f"unknown job kind '{job.kind}' (installed kinds: {installed})",
                                               job=job.name, field_name="kind"))
             continue
-        job_types[job.kind] = cls(context)
+        job_types[job.kind] = cls(job_type_context(job.kind, home))
     return job_types, problems
 
 
 def validate_workflow(spec: WorkflowSpec, registry: Optional["Registry"] = None,
-                      context: Optional[JobTypeContext] = None) -> dict[str, JobType]:
+                      home: Optional[Path] = None) -> dict[str, JobType]:
     """Raise :class:`WorkflowError` listing every problem of ``spec``; return the job types it needs."""
     from cc_core.home import cc_home
     from cc_core.registry import get_registry
 
     registry = registry or get_registry()
-    context = context or JobTypeContext(home=cc_home())
     locations = locations_of(spec)
     problems = dependency_problems(spec.jobs, locations)
-    job_types, kind_problems = job_types_for(spec, registry, context)
+    job_types, kind_problems = job_types_for(spec, registry, home or cc_home())
     problems.extend(kind_problems)
     directory = spec.directory
     for job in spec.jobs.values():
