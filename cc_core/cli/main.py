@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bus.subscribe(table.on_event)
     if not live and not args.json and not args.quiet:
         bus.subscribe(_plain_printer(engine.run.id))
-    interrupts = _Interrupts(table.changed if os.environ.get('OLDWAKE') else threading.Event())
+    interrupts = _Interrupts(threading.Event())   # set by Ctrl-C; job events do not wake this loop
     previous = signal.signal(signal.SIGINT, interrupts)
     try:
         controller = RunController(engine)
