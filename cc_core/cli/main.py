@@ -55,7 +55,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     bus.subscribe(table.on_event)
     if not live and not args.json and not args.quiet:
         bus.subscribe(_plain_printer(engine.run.id))
-    interrupts = _Interrupts(threading.Event())   # set by Ctrl-C; job events do not wake this loop
+    interrupts = _Interrupts(threading.Event())   # set by Ctrl-C and at the run's end, not by every job event
+    bus.subscribe(_wake_at_end(interrupts.wake))
     previous = signal.signal(signal.SIGINT, interrupts)
     try:
         controller = RunController(engine)
@@ -75,6 +76,15 @@ def _want_live(args: argparse.Namespace) -> bool:
     if args.json or args.quiet or args.no_live:
         return False
     return sys.stdout.isatty()
+
+
+def _wake_at_end(wake: threading.Event) -> Callable[[Any], None]:
+    from cc_core.events import RunFinished
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, RunFinished):
+            wake.set()
+    return on_event
 
 
 def _plain_printer(run_id: int) -> Callable[[Any], None]:
