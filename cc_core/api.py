@@ -23,7 +23,7 @@ from cc_core.errors import CCError, Problem, WorkflowError
 from cc_core.events import Event, EventBus
 from cc_core.model import JobSpec, WorkflowSpec
 from cc_core.states import RunState
-from cc_core.store import JobRecord, RunRecord, StatusStore
+from cc_core.store import JobRecord, StatusStore
 
 
 class RunController:

@@ -190,6 +190,19 @@ class JobType(ABC):
         """The bytes of each log from its offset on (only complete lines need be returned)."""
 
 
+def read_log_files(requests: Sequence[LogRequest]) -> list[LogChunk]:
+    """:func:`read_log_file` for each log that grew past its offset (logs that did not are left out)."""
+    chunks = []
+    for request in requests:
+        try:
+            size = os.stat(request.log_path).st_size
+        except OSError:
+            continue
+        if size > request.offset:
+            chunks.append(read_log_file(request))
+    return chunks
+
+
 def read_log_file(request: LogRequest, limit: int = 4 << 20) -> LogChunk:
     """Read a local log file from ``request.offset`` up to the last complete line (at most ``limit`` bytes)."""
     try:

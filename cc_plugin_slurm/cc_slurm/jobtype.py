@@ -25,7 +25,7 @@ from cc_slurm.batch_script import JobFiles, batch_script, plan_files, slurm_job_
 from cc_slurm.login_host import LoginHost, login_host, shell_path
 from cc_slurm.options import SlurmOptions, parse_options
 from cc_slurm.queue import ControllerUnreachable, SlurmQueue
-from cc_slurm.staging import missing_inputs
+from cc_core.staging import missing_inputs
 from cc_slurm.state_mapping import CCState, cc_state
 
 LOG_READ_LIMIT = 4 << 20

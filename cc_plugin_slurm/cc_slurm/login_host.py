@@ -14,12 +14,13 @@ import shutil
 import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Optional, Sequence
 
 from cc_core.errors import JobTypeError
 from cc_core.model import LOCAL_HOSTS, JobSpec
-from cc_slurm.staging import has_glob, input_files, output_place, subfolders, workdir_there
+from cc_core.staging import has_glob, input_files, output_place, subfolders
+from cc_slurm.staging import workdir_there
 
 _SYSTEM_PATHS = ("/usr/sbin", "/sbin")
 

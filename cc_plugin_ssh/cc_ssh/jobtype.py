@@ -32,7 +32,8 @@ from cc_ssh.job_folder import (find_script, folder_of, launch_script, parse_laun
                                prepare_script)
 from cc_ssh.pool import POOL, ConnectionPool
 from cc_ssh.settings import SSHSettings, settings_for
-from cc_ssh.staging import fetch_outputs, missing_inputs, split_plan, subfolders, upload_plan, workdir_of
+from cc_core.staging import missing_inputs
+from cc_ssh.staging import fetch_outputs, split_plan, subfolders, upload_plan, workdir_of
 from cc_ssh.target import HostTarget, resolution_problem
 from cc_ssh.transfer import upload
 from cc_ssh.wrapper import bad_env_names, executed_notebook_name, script_name, wrapper_script

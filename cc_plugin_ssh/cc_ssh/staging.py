@@ -10,63 +10,18 @@ otherwise); its last part may be a glob. Outputs land in the job's local folder 
 from __future__ import annotations
 
 import fnmatch
-import glob
-import os
 import posixpath
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Optional
 
 import paramiko
 
 from cc_core.jobtype import Launch
 from cc_core.model import JobSpec
+from cc_core.staging import has_glob, input_files, output_place
+from cc_core.staging import subfolders as _subfolders
 from cc_ssh.transfer import get_path, sftp_path
-
-GLOB_CHARS = "*?["
-
-
-def _has_glob(text: str) -> bool:
-    return any(char in text for char in GLOB_CHARS)
-
-
-def _local(item: str, workflow_dir: Path) -> Path:
-    path = Path(os.path.expanduser(item))
-    return path if path.is_absolute() else workflow_dir / path
-
-
-def _remote_name(item: str, local: Path, workflow_dir: Path) -> str:
-    """Where an input lands in the job folder: its path relative to the workflow folder, else its name."""
-    if not Path(os.path.expanduser(item)).is_absolute() and ".." not in Path(item).parts:
-        try:
-            return local.relative_to(workflow_dir).as_posix()
-        except ValueError:
-            pass
-    return local.name
-
-
-def input_files(job: JobSpec, workflow_dir: Path) -> list[tuple[Path, str]]:
-    """``(local path, path in the remote job folder)`` for every input (globs expanded)."""
-    found: list[tuple[Path, str]] = []
-    for item in job.inputs:
-        local = _local(item, workflow_dir)
-        paths = [Path(p) for p in sorted(glob.glob(str(local)))] if _has_glob(item) else [local]
-        for path in paths:
-            found.append((path, _remote_name(item, path, workflow_dir)))
-    return found
-
-
-def missing_inputs(job: JobSpec, workflow_dir: Path) -> list[str]:
-    problems = []
-    for item in job.inputs:
-        local = _local(item, workflow_dir)
-        if _has_glob(item):
-            if not glob.glob(str(local)):
-                problems.append(f"input '{item}' matches no file (looked for {local})")
-        elif not local.exists():
-            problems.append(f"input '{item}' does not exist (looked for {local})")
-    return problems
-
 
 def upload_plan(launch: Launch, script: Optional[str]) -> list[tuple[Path, str]]:
     """Everything :meth:`submit` copies: the script or notebook, then the inputs."""
@@ -123,13 +78,7 @@ def _small_text(path: Path) -> Optional[str]:
 
 def subfolders(plan: list[tuple[Path, str]]) -> list[str]:
     """The folders inside the job folder the plan needs before files are copied into it."""
-    needed: set[str] = set()
-    for _, relative in plan:
-        parent = PurePosixPath(relative).parent
-        while str(parent) not in (".", "/", ""):
-            needed.add(str(parent))
-            parent = parent.parent
-    return sorted(needed, key=lambda p: (p.count("/"), p))
+    return _subfolders(relative for _, relative in plan)
 
 
 def workdir_of(job: JobSpec, folder: str) -> str:
@@ -160,9 +109,9 @@ def fetch_outputs(sftp: paramiko.SFTPClient, outputs: list[str], workdir: str, j
 def _fetch_output(sftp: paramiko.SFTPClient, item: str, workdir: str, job_dir: Path) -> bool:
     absolute = item.startswith("/") or item.startswith("~")
     remote = item if item.startswith("/") else (sftp_path(item) if absolute else posixpath.join(workdir, item))
-    relative = item if not absolute and ".." not in item.split("/") else posixpath.basename(item.rstrip("/"))
+    relative = output_place(item)
     pattern = posixpath.basename(remote)
-    if not _has_glob(pattern):
+    if not has_glob(pattern):
         return get_path(sftp, remote, job_dir / relative)
     parent = posixpath.dirname(remote) or "."
     try:

@@ -21,7 +21,7 @@ from typing import Any, Optional, Sequence
 
 from cc_core.errors import JobTypeError
 from cc_core.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
-                             read_log_file)
+                             read_log_files)
 from cc_core.model import JobSpec
 from cc_core.states import JobState
 from cc_wsl.cli import (find_wsl, list_distributions, login_shell, run_wsl, windows_command_line, wsl_argv,
@@ -251,15 +251,7 @@ class WSLJobType(JobType):
 
     # ------------------------------------------------------------------------------------------- logs
     def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
-        chunks = []
-        for request in requests:
-            try:
-                size = os.stat(request.log_path).st_size
-            except OSError:
-                continue
-            if size > request.offset:
-                chunks.append(read_log_file(request))
-        return chunks
+        return read_log_files(requests)
 
 
 def _files(job: ActiveJob) -> AttemptFiles:

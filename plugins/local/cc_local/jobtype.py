@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 from cc_core.errors import JobTypeError
 from cc_core.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
-                             UpdateSink, read_log_file)
+                             UpdateSink, read_log_files)
 from cc_core.model import JobSpec
 from cc_core.states import JobState
 from cc_local.launch import ProcessPlan, attempt_files, describe, plan_process, python_for
@@ -177,15 +177,7 @@ class LocalJobType(JobType):
                 terminate_later(pid, self.kill_grace)
 
     def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
-        chunks = []
-        for request in requests:
-            try:
-                size = os.stat(request.log_path).st_size
-            except OSError:
-                continue
-            if size > request.offset:
-                chunks.append(read_log_file(request))
-        return chunks
+        return read_log_files(requests)
 
 
 def _on_path(program: str) -> bool:
