@@ -15,8 +15,8 @@ from cc_core.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpda
 from cc_core.model import JobSpec
 from cc_core.states import JobState
 from cc_local.launch import ProcessPlan, attempt_files, describe, plan_process, python_for
-from cc_local.processes import (ExitWatcher, is_alive, process_start_time, read_exit_file, signal_tree,
-                                terminate_later)
+from cc_local.processes import (ExitWatcher, boot_tick, is_alive, process_start_time, read_exit_file,
+                                signal_tree, start_time_between, terminate_later)
 from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
 
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)   # open(path, "ab")
@@ -84,6 +84,7 @@ class LocalJobType(JobType):
         # created before the start (`find` reads an empty one as "not started"), so that afterwards only the pid
         # is written, without racing the new process for its folder.
         pid_fd = open_pid_file(plan.pid_file)
+        before = boot_tick()
         try:
             process = self._spawn(plan, log, launch.key)
         except BaseException:
@@ -91,8 +92,9 @@ class LocalJobType(JobType):
             raise
         finally:
             os.close(log)
+        after = boot_tick()
         fill_pid_file(pid_fd, process.pid)
-        handle: Handle = {"pid": process.pid, "start": process_start_time(process.pid),
+        handle: Handle = {"pid": process.pid, "start": start_time_between(process.pid, before, after),
                           "pid_file": plan.pid_file, "exit_file": plan.exit_file}
         key, attempt = launch.key, launch.attempt
         with self._lock:

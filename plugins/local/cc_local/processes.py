@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -35,6 +36,38 @@ def process_start_time(pid: int) -> Optional[str]:
         os.close(fd)
     fields = data[data.rfind(b")") + 2:].split()
     return fields[19].decode() if len(fields) > 19 else None
+
+
+def _tick_length() -> Optional[int]:
+    """Nanoseconds per clock tick of ``/proc/PID/stat`` start times, where the boot clock can tell them."""
+    if not sys.platform.startswith("linux") or not hasattr(time, "CLOCK_BOOTTIME"):
+        return None
+    try:
+        hertz = os.sysconf("SC_CLK_TCK")
+    except (ValueError, OSError):
+        return None
+    return 1_000_000_000 // hertz if hertz > 0 and 1_000_000_000 % hertz == 0 else None
+
+
+_TICK_NS = _tick_length()
+
+
+def boot_tick() -> Optional[int]:
+    """The current clock tick since boot, in the unit of a process's start time in ``/proc/PID/stat``."""
+    if _TICK_NS is None:
+        return None
+    return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // _TICK_NS
+
+
+def start_time_between(pid: int, before: Optional[int], after: Optional[int]) -> Optional[str]:
+    """The start time of ``pid``, a process started between the ticks ``before`` and ``after``.
+
+    The kernel stamps a new process with the boot clock and reports that time in whole ticks, so when no tick
+    began while the process was started, its start time is that tick, and ``/proc`` need not be read (reading it
+    while the process starts waits for the process). Otherwise :func:`process_start_time` reads it."""
+    if before is not None and before == after:
+        return str(before)
+    return process_start_time(pid)
 
 
 def is_alive(pid: int, start_time: Optional[str]) -> bool:
