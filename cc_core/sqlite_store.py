@@ -56,6 +56,8 @@ _JOB_COLUMNS = ("run_id, name, kind, host, ord, state, attempt, progress, messag
 _RUN_COLUMNS = ("id, workflow, state, scheduler, definition, workflow_dir, run_dir, created, started, ended, "
                 "options, runner_pid, runner_host, reason, seq")
 
+_JOB_UPDATE = ("UPDATE jobs SET " + ", ".join(f"{c.strip()} = ?" for c in _JOB_COLUMNS.split(",")[2:])
+               + " WHERE run_id = ? AND name = ?")
 _RUN_UPSERT = (f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 15)}) ON CONFLICT(id) DO UPDATE SET "
                + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _RUN_COLUMNS.split(",")[1:]))
 
@@ -178,8 +180,13 @@ class SQLiteStore(StatusStore):
             if jobs:
                 for job in jobs:
                     job.seq = seq
-                conn.executemany(f"INSERT OR REPLACE INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 19)})",
-                                 [_job_row(j) for j in jobs])
+                rows = [_job_row(j) for j in jobs]
+                # Jobs are nearly always in the store already: an update in place is cheaper than REPLACE's
+                # delete and insert. A job that is not (added while the run goes) is inserted.
+                updated = conn.executemany(_JOB_UPDATE, [row[2:] + row[:2] for row in rows]).rowcount
+                if updated != len(rows):
+                    conn.executemany(f"INSERT OR REPLACE INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+                                     rows)
             if transitions:
                 conn.executemany("INSERT INTO transitions (run_id, job, attempt, state, at, exit_code, reason) "
                                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
