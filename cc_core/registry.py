@@ -128,6 +128,18 @@ def _name_list(variable: str) -> Optional[set[str]]:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
+def _distribution_facts(ep: Any, seen: dict[int, tuple[str, str]]) -> tuple[str, str]:
+    """Name and version of the distribution an entry point comes from, reading its metadata once per
+    distribution (``dist.name`` and ``dist.version`` each parse the whole metadata file again)."""
+    if ep.dist is None:
+        return "?", "?"
+    key = id(ep.dist)
+    if key not in seen:
+        metadata = ep.dist.metadata
+        seen[key] = (metadata["Name"], metadata["Version"])
+    return seen[key]
+
+
 def build_registry(extra_plugins: Optional[list[tuple[str, object]]] = None) -> Registry:
     """Load every plugin (entry points of group ``cc`` plus ``extra_plugins``) into a new :class:`Registry`.
 
@@ -141,9 +153,9 @@ def build_registry(extra_plugins: Optional[list[tuple[str, object]]] = None) -> 
     registry = Registry(manager)
     blocked = _name_list("CC_DISABLE_PLUGINS") or set()
     allowed = _name_list("CC_LOAD_PLUGINS")
+    facts: dict[int, tuple[str, str]] = {}
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        dist = ep.dist.name if ep.dist is not None else "?"
-        version = ep.dist.version if ep.dist is not None else "?"
+        dist, version = _distribution_facts(ep, facts)
         if ep.name in blocked or dist in blocked:
             continue
         if allowed is not None and ep.name not in allowed and dist not in allowed:
