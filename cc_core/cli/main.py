@@ -353,10 +353,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         details = {}
         for kind in info.provides.get("job types", []):
             try:
-                from cc_core.home import cc_home
-                from cc_core.jobtype import JobTypeContext
+                from cc_core.settings import make_job_type
 
-                facts = registry.job_types.get(kind)(JobTypeContext(home=cc_home())).describe()
+                facts = make_job_type(registry, kind).describe()
             except Exception as exc:  # noqa: BLE001 - a plugin's describe() must not break the listing
                 facts = {"error": str(exc)}
             if facts:
@@ -388,10 +387,11 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
 
 def cmd_show_script(args: argparse.Namespace) -> int:
-    from cc_core.home import cc_home, open_store
-    from cc_core.jobtype import JobTypeContext, Launch
+    from cc_core.home import open_store
+    from cc_core.jobtype import Launch
     from cc_core.registry import get_registry
     from cc_core.runner import spec_from_data
+    from cc_core.settings import make_job_type
 
     store = open_store()
     run = store.find_run(args.run)
@@ -401,7 +401,7 @@ def cmd_show_script(args: argparse.Namespace) -> int:
 
         raise JobNotFoundError(f"run {run.id} has no job '{args.job}'")
     job = spec.jobs[args.job]
-    job_type = get_registry().job_types.get(job.kind)(JobTypeContext(home=cc_home()))
+    job_type = make_job_type(get_registry(), job.kind)
     record = next(r for r in store.get_jobs(run.id) if r.name == job.name)
     attempt = max(record.attempt, 1)
     job_dir = Path(run.run_dir) / job.name
