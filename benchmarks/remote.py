@@ -13,7 +13,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from measure import CommandFailed, Sample, run_once
 from report import Table
@@ -56,9 +56,10 @@ def _workflow(path: Path, name: str, jobs: dict[str, dict[str, Any]], header: st
     return path
 
 
-def remote_sections(work: Path, bin_dir: Path, runs: int) -> list[Section]:
+def remote_sections(work: Path, bin_dir: Path, runs: int, which: Sequence[str]) -> list[Section]:
     sections = []
-    for bench in (ssh_section, slurm_section, web_section):
+    benches = {"SSH": ssh_section, "SLURM": slurm_section, "WEB": web_section}
+    for bench in (benches[key] for key in which):
         print(f"  {bench.__doc__.splitlines()[0] if bench.__doc__ else bench.__name__} ...", flush=True)
         try:
             sections.append(bench(work, bin_dir, runs))
@@ -96,7 +97,7 @@ def ssh_section(work: Path, bin_dir: Path, runs: int) -> Section:
         floor = [run_once(floor_argv) for _ in range(max(1, runs))]
         cc_runs: list[Sample] = []
         logins: list[int] = []
-        for i in range(max(1, min(runs, 2))):
+        for i in range(1):   # one run: with a poll every second it takes about a minute
             home = work / f"home-ssh-{i}"
             before = server.accepted_logins()
             cc_runs.append(run_once([str(bin_dir / "ccw"), "run", str(flow), "-q", "--max-parallel", "2"],
@@ -110,9 +111,30 @@ def ssh_section(work: Path, bin_dir: Path, runs: int) -> Section:
     table.add(["ccw run (whole process)", f"{c:.2f} s", f"<= 1.5x floor ({1.5 * f:.2f} s)",
                f"{_yes(c <= 1.5 * f)} ({c / f:.2f}x)"])
     table.add(["SSH connections opened by one ccw run", f"{max(logins)}", "<= 2", _yes(max(logins) <= 2)])
+    submit, notice = _phases(work / "home-ssh-0")
     notes = [f"runs: floor {', '.join(f'{s.wall:.2f}' for s in floor)} s; cc {', '.join(f'{s.wall:.2f}' for s in cc_runs)}"
-             f" s; logins per cc run {logins}"]
+             f" s; logins per cc run {logins}",
+             f"where cc's time goes (store timestamps): queued -> running (submission) median {submit * 1000:.0f} ms; "
+             f"running -> done for a job that runs 'true' median {notice * 1000:.0f} ms"]
     return title, table, notes
+
+
+def _phases(home: Path) -> tuple[float, float]:
+    """Median queued -> running and running -> done of the jobs of the run in ``home``'s store."""
+    import sqlite3
+
+    db = sqlite3.connect(home / "cc.db")
+    try:
+        rows = db.execute("SELECT job, state, at FROM transitions ORDER BY id").fetchall()
+    finally:
+        db.close()
+    at: dict[tuple[str, str], float] = {}
+    for job, state, when in rows:
+        at.setdefault((job, state), when)
+    jobs = {job for job, _ in at}
+    submit = [at[(j, "running")] - at[(j, "queued")] for j in jobs if (j, "running") in at and (j, "queued") in at]
+    notice = [at[(j, "done")] - at[(j, "running")] for j in jobs if (j, "done") in at and (j, "running") in at]
+    return (statistics.median(submit) if submit else float("nan"), statistics.median(notice) if notice else float("nan"))
 
 
 # ------------------------------------------------------------------------------------------------------ slurm

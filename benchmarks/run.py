@@ -7,7 +7,7 @@ as a whole process with the SQLite store in a fresh ``CC_HOME``; then the engine
 (``prepare_run`` + ``Engine.execute``) for its own per-job overhead and the chain's edge latency. Then the
 10,000-job DAG, and the SSH, SLURM and REST benchmarks where their plugins and components are there.
 
-    .venv/bin/python benchmarks/run.py [--runs 5] [--markdown FILE] [--skip-scale] [--skip-remote]
+    .venv/bin/python benchmarks/run.py [--runs 5] [--only W1,W2,W3,SCALE,SSH,SLURM,WEB] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -230,16 +230,18 @@ def _yes(ok: bool) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- main
+SECTIONS = ("W1", "W2", "W3", "SCALE", "SSH", "SLURM", "WEB")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="measured runs per contender (after one warm-up)")
     parser.add_argument("--scale-runs", type=int, default=2, help="measured runs of the 10,000-job DAG")
-    parser.add_argument("--skip-scale", action="store_true")
-    parser.add_argument("--skip-remote", action="store_true", help="leave out SSH, SLURM and REST")
-    parser.add_argument("--only", help="comma-separated workloads to run (W1,W2,W3)")
+    parser.add_argument("--only", help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
     parser.add_argument("--markdown", type=Path, help="also write the results as Markdown to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
+    chosen = {k.strip().upper() for k in args.only.split(",")} if args.only else set(SECTIONS)
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="cc-bench-"))
     sections: list[tuple[str, Table, list[str]]] = []
@@ -247,36 +249,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ref = dask_environment()
         facts = machine_facts(ref.version or f"not available ({ref.problem})")
         print("\n".join(f"{k}: {v}" for k, v in facts.items()), flush=True)
-        chosen = standard()
-        if args.only:
-            keys = {k.strip().upper() for k in args.only.split(",")}
-            chosen = [w for w in chosen if w.key in keys]
-        local = local_benchmarks(chosen, work, ref, args.runs)
-        notes = []
-        if "W2" in local:
-            inner = local["W2"]["inner"]
-            lat = inner["latency_running_median"]
-            notes.append(f"W2 chain edge latency (store timestamps, parent done -> child running): median "
-                         f"{lat * 1000:.2f} ms, p95 {inner['latency_running_p95'] * 1000:.2f} ms (target < 1 ms: "
-                         f"{_yes(lat < 0.001)}); parent done -> child queued: median "
-                         f"{inner['latency_queued_median'] * 1000:.2f} ms")
-        for key, r in local.items():
-            inner = r["inner"]
-            notes.append(f"{key} in process: import {inner['import']:.3f} s, load {inner['load']:.3f} s, prepare "
-                         f"{inner['prepare']:.3f} s, execute {inner['execute']:.3f} s (runs: "
-                         + ", ".join(f"{x:.3f}" for x in inner["executes"]) + ")")
-        sections.append((f"Local, {args.runs} runs each after a warm-up, medians", local_table(local, ref), notes))
-        _print_section(*sections[-1])
-        if not args.skip_scale:
+        workloads = [w for w in standard() if w.key in chosen]
+        local = local_benchmarks(workloads, work, ref, args.runs) if workloads else {}
+        if local:
+            sections.append((f"Local, {args.runs} runs each after a warm-up, medians", local_table(local, ref),
+                             local_notes(local)))
+            _print_section(*sections[-1])
+        if "SCALE" in chosen:
             w1 = local.get("W1")
             w1_overhead = (w1["inner"]["execute"] - w1["summary"]["make"].wall) / w1["workload"].size if w1 else None
             r = scale_benchmark(work, args.scale_runs, w1_overhead)
             sections.append((f"Scale: {r['workload'].title}, {args.scale_runs} runs, medians", scale_table(r), []))
             _print_section(*sections[-1])
-        if not args.skip_remote:
+        remote = [k for k in ("SSH", "SLURM", "WEB") if k in chosen]
+        if remote:
             from remote import remote_sections
 
-            for title, table, notes in remote_sections(work, BIN, args.runs):
+            for title, table, notes in remote_sections(work, BIN, args.runs, remote):
                 sections.append((title, table, notes))
                 _print_section(title, table, notes)
         total = time.perf_counter() - started
@@ -290,6 +279,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def local_notes(local: dict[str, Any]) -> list[str]:
+    notes = []
+    if "W2" in local:
+        inner = local["W2"]["inner"]
+        lat = inner["latency_running_median"]
+        notes.append(f"W2 chain edge latency (store timestamps, parent done -> child running): median "
+                     f"{lat * 1000:.2f} ms, p95 {inner['latency_running_p95'] * 1000:.2f} ms (target < 1 ms: "
+                     f"{_yes(lat < 0.001)}); parent done -> child queued: median "
+                     f"{inner['latency_queued_median'] * 1000:.2f} ms")
+    for key, r in local.items():
+        inner = r["inner"]
+        notes.append(f"{key} in process: import {inner['import']:.3f} s, load {inner['load']:.3f} s, prepare "
+                     f"{inner['prepare']:.3f} s, execute {inner['execute']:.3f} s (runs: "
+                     + ", ".join(f"{x:.3f}" for x in inner["executes"]) + ")")
+    return notes
 
 
 def _print_section(title: str, table: Table, notes: list[str]) -> None:
