@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -89,6 +90,9 @@ def _run(row: sqlite3.Row) -> RunRecord:
                      runner_host=row[12], reason=row[13], seq=row[14])
 
 
+_OPEN: "weakref.WeakSet[SQLiteStore]" = weakref.WeakSet()
+
+
 class SQLiteStore(StatusStore):
     name = "sqlite"
     description = "one SQLite file in WAL mode (the default)"
@@ -99,6 +103,7 @@ class SQLiteStore(StatusStore):
         self._sync = "FULL" if os.environ.get("CC_STORE_SYNC", "").lower() == "full" else "NORMAL"
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        _OPEN.add(self)
         conn = self._conn()
         try:
             with conn:
@@ -293,6 +298,12 @@ class SQLiteStore(StatusStore):
 
     def latest_seq(self) -> int:
         return int(self._read("SELECT value FROM meta WHERE key = 'seq'")[0][0])
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every store this process opened (``ccw`` does so just before it exits)."""
+        for store in list(_OPEN):
+            store.close()
 
     def close(self) -> None:
         with self._lock:
