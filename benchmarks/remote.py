@@ -189,7 +189,7 @@ def slurm_section(work: Path, bin_dir: Path, runs: int) -> Section:
             floor: list[Sample] = []
             cc: list[Sample] = []
             calls: dict[str, int] = {}
-            for i in range(max(1, min(runs, 2))):
+            for i in range(max(1, min(runs, 3))):
                 env = dict(cluster.env)
                 env["PATH"] = f"{shims}{os.pathsep}{env['PATH']}"
                 env["CC_BENCH_CALLS"] = str(work / f"slurm-floor-{count}-{i}.calls")
