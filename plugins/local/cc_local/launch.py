@@ -68,11 +68,27 @@ def job_argv(launch: Launch, platform: str = sys.platform) -> list[str]:
     return [str(script), *job.args]
 
 
+_snapshot: Optional[tuple[dict[bytes, bytes], dict[str, str]]] = None
+
+
+def _environment() -> dict[str, str]:
+    """A copy of ``os.environ`` as it is now. Copying it decodes every variable again; the decoded copy is kept
+    and reused for as long as the process's environment is unchanged (a comparison of the raw bytes)."""
+    global _snapshot
+    raw = getattr(os.environ, "_data", None)
+    if not isinstance(raw, dict):
+        return dict(os.environ)
+    snapshot = _snapshot
+    if snapshot is None or snapshot[0] != raw:
+        snapshot = _snapshot = (dict(raw), dict(os.environ))
+    return dict(snapshot[1])
+
+
 def plan_process(launch: Launch, base_env: Optional[Mapping[str, str]] = None,
                  platform: str = sys.platform) -> ProcessPlan:
     job = launch.job
     pid_file, exit_file = attempt_files(launch.job_dir, launch.attempt)
-    env = dict(os.environ if base_env is None else base_env)
+    env = _environment() if base_env is None else dict(base_env)
     env.update(launch.env)
     env["CC_PID_FILE"] = str(pid_file)
     env["CC_EXIT_FILE"] = str(exit_file)
