@@ -4,7 +4,7 @@ import os
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -12,11 +12,36 @@ from cc_core.testing.polling import ccw_command
 
 
 @pytest.fixture
-def cc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A CC_HOME of the test's own, for this process and the ccw processes it starts."""
+def cc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A CC_HOME of the test's own, for this process and the ccw processes it starts. Jobs still running in it
+    when the test ends (a test that failed half-way) are killed, so no test leaves processes behind."""
     home = tmp_path / "cc-home"
     monkeypatch.setenv("CC_HOME", str(home))
-    return home
+    yield home
+    _kill_leftover_jobs(home)
+
+
+def _kill_leftover_jobs(home: Path) -> None:
+    database = home / "cc.db"
+    if not database.exists():
+        return
+    import json
+    import signal
+    import sqlite3
+
+    conn = sqlite3.connect(database)
+    try:
+        rows = conn.execute("SELECT handle FROM jobs WHERE state IN ('queued', 'running') AND handle IS NOT NULL")
+        handles = [json.loads(row[0]) for row in rows]
+    finally:
+        conn.close()
+    for handle in handles:
+        pid = handle.get("pid")
+        if isinstance(pid, int) and "host" not in handle:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 @pytest.fixture
