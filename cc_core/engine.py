@@ -54,6 +54,7 @@ class _Job:
     finishing: bool = False               # the end is known, the last log read is under way
     deadline: Optional[float] = None
     early: bool = False                   # handed to its job type before its parents ended (submit_after)
+    early_updates: list[JobUpdate] = field(default_factory=list)   # heard of before the handle arrived
 
     @property
     def name(self) -> str:
@@ -597,6 +598,7 @@ class Engine:
         job.record.handle = handle
         self._dirty[name] = job.record
         job.active = self._active(job, handle)
+        pending, job.early_updates = job.early_updates, []
         if job.cancel_reason is not None:
             self._cancel(job, job.cancel_reason)
         elif self.job_types[job.record.kind].starts_running:
@@ -606,6 +608,8 @@ class Engine:
         self._next_check.setdefault(kind, time.monotonic() + self.job_types[kind].poll_interval)
         if job.active is not None and job.cancel_reason is None and not job.finishing:
             self._chain_children(job)
+        for update in pending:
+            self._on_update(update)
 
     def _schedule_deadline(self, job: _Job) -> None:
         """A job's timeout counts from when it starts running (time spent queued, e.g. in SLURM, is not counted)."""
@@ -624,6 +628,11 @@ class Engine:
             job.record.handle = update.handle
             job.active = self._active(job, update.handle)
             self._dirty[job.name] = job.record
+        if job.active is None:
+            # Heard of before its submission was applied (a job type pushing from another thread): keep it until
+            # the handle arrives, then apply it.
+            job.early_updates.append(update)
+            return
         if update.state is JobState.QUEUED:
             if update.detail != job.record.detail:
                 job.record.detail = update.detail

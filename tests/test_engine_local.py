@@ -217,3 +217,54 @@ def test_events_reach_subscribers_after_the_store(cc_home: Path) -> None:
     assert 60.0 in progress
     assert any(isinstance(e, RunFinished) for e in seen)
     assert checked and all(checked)
+
+
+def test_an_end_reported_before_the_submission_is_applied_is_kept(cc_home: Path, tmp_path: Path) -> None:
+    """A blocking job type that pushes the job's end from another thread before its submit() returned: the end
+    is applied as soon as the handle arrives, never lost and never a crash."""
+    from typing import Sequence
+
+    from cc_core.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogChunk, LogRequest, read_log_files
+    from cc_core.registry import build_registry
+    from cc_core.hookspecs import hookimpl
+    from cc_core.runner import prepare_run
+    from cc_core.api import RunController
+    from cc_core.model import JobSpec, WorkflowSpec
+
+    class Hasty(JobType):
+        name = "hasty"
+        blocking = True
+        poll_interval = 0.2
+
+        def start(self, sink):  # type: ignore[no-untyped-def]
+            self.sink = sink
+
+        def submit(self, launch: Launch) -> dict[str, object]:
+            launch.log_path.write_text("# cc progress=70\n")
+            self.sink(JobUpdate(launch.key, launch.attempt, JobState.DONE, 0))  # before submit returns
+            time.sleep(0.2)
+            return {"id": launch.key}
+
+        def check(self, active: Sequence[ActiveJob]) -> list[JobUpdate]:
+            return []
+
+        def cancel(self, active: Sequence[ActiveJob]) -> None:
+            pass
+
+        def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
+            return read_log_files(requests)
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def cc_register_job_types(register):  # type: ignore[no-untyped-def]
+            register(Hasty)
+
+    registry = build_registry(extra_plugins=[("hasty-plugin", Plugin())])
+    spec = WorkflowSpec(name="hasty", workflow_dir=str(tmp_path), jobs={
+        "a": JobSpec(name="a", kind="hasty", command="x"),
+        "b": JobSpec(name="b", kind="hasty", command="x", depends=["a"])})
+    controller = RunController(prepare_run(spec, registry=registry))
+    assert controller.wait(30) is RunState.DONE
+    assert {j.name: (j.state, j.progress) for j in controller.jobs()} == {
+        "a": (JobState.DONE, 100.0), "b": (JobState.DONE, 100.0)}
