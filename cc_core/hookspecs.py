@@ -34,7 +34,9 @@ def cc_register_job_types(register: Callable[[type[JobType]], None]) -> None:
     """Register job types: where and how a job runs.
 
     :param register: call ``register(cls)`` for each :class:`cc_core.jobtype.JobType` subclass this plugin
-        provides. ``cls.name`` is the ``kind:`` a workflow file uses (``local``, ``ssh``, ``slurm``, ``wsl``).
+        provides. ``cls.name`` is the ``kind:`` a workflow file uses (``local``, ``ssh``, ``slurm``, ``wsl``). A job
+        type with heavy imports may be registered by path, ``register("package.module:Class", name="kind")``: it is
+        imported only when a workflow uses the kind (any ``register`` callback accepts this form).
     :return: nothing; every plugin's implementation is called.
     """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 import pluggy
 
@@ -35,15 +35,24 @@ class PluginInfo:
 
 
 class Catalogue(Generic[T]):
-    """Named classes of one extension kind, each remembered with the plugin that registered it."""
+    """Named classes of one extension kind, each remembered with the plugin that registered it.
+
+    A class may be registered by import path (``"package.module:Class"`` with its ``name``): it is imported the
+    first time it is used, so a plugin with heavy dependencies costs nothing to workflows that do not use it.
+    """
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.items: dict[str, type[T]] = {}
+        self.items: dict[str, Union[type[T], str]] = {}
         self.owners: dict[str, str] = {}
 
-    def add(self, cls: type[T], owner: str) -> None:
-        name = getattr(cls, "name", "")
+    def add(self, cls: Union[type[T], str], owner: str, name: Optional[str] = None) -> str:
+        if isinstance(cls, str):
+            if not name or ":" not in cls:
+                raise PluginError(f"plugin '{owner}' registered the {self.kind} '{cls}' by import path: give it as "
+                                  "'package.module:Class' with name='...'")
+        else:
+            name = name or getattr(cls, "name", "")
         if not name:
             raise PluginError(f"plugin '{owner}' registered a {self.kind} without a name ({cls!r})")
         if name in self.items and self.owners[name] != owner:
@@ -51,14 +60,33 @@ class Catalogue(Generic[T]):
                               f"'{owner}'", hint=f"uninstall one, or block one with CC_DISABLE_PLUGINS={owner}")
         self.items[name] = cls
         self.owners[name] = owner
+        return name
+
+    def find(self, name: str) -> Optional[type[T]]:
+        """The class registered as ``name`` (imported now if it was registered by path), or ``None``."""
+        entry = self.items.get(name)
+        if entry is None or not isinstance(entry, str):
+            return entry
+        module_name, _, attribute = entry.partition(":")
+        try:
+            import importlib
+
+            cls = getattr(importlib.import_module(module_name), attribute)
+        except Exception as exc:  # a broken plugin is named, never a traceback
+            raise PluginError(f"the {self.kind} '{name}' of plugin '{self.owners[name]}' could not be loaded from "
+                              f"{entry}: {type(exc).__name__}: {exc}") from None
+        if getattr(cls, "name", None) != name:
+            raise PluginError(f"{entry} of plugin '{self.owners[name]}' is not the {self.kind} '{name}'")
+        self.items[name] = cls
+        return cls
 
     def get(self, name: str) -> type[T]:
-        try:
-            return self.items[name]
-        except KeyError:
+        cls = self.find(name)
+        if cls is None:
             known = ", ".join(sorted(self.items)) or "none"
             raise UnknownNameError(f"no {self.kind} named '{name}' is installed (installed: {known})",
-                                   hint=f"install the plugin that provides the {self.kind} '{name}'") from None
+                                   hint=f"install the plugin that provides the {self.kind} '{name}'")
+        return cls
 
     def names(self) -> list[str]:
         return sorted(self.items)
@@ -88,9 +116,8 @@ class Registry:
         provides: dict[str, list[str]] = {}
 
         def registrar(catalogue: Catalogue[Any], label: str) -> Callable[[Any], None]:
-            def register(cls: Any) -> None:
-                catalogue.add(cls, info.distribution)
-                provides.setdefault(label, []).append(cls.name)
+            def register(cls: Any, name: Optional[str] = None) -> None:
+                provides.setdefault(label, []).append(catalogue.add(cls, info.distribution, name))
             return register
 
         def register_command(command: Any) -> None:
@@ -118,7 +145,7 @@ class Registry:
         return done
 
     def progress_parser_instances(self) -> list[Any]:
-        return [cls() for _, cls in sorted(self.progress_parsers.items.items())]
+        return [self.progress_parsers.get(name)() for name in self.progress_parsers.names()]
 
 
 def _name_list(variable: str) -> Optional[set[str]]:

@@ -24,7 +24,7 @@ def job_types_for(spec: WorkflowSpec, registry: "Registry", home: Path) -> tuple
     for job in spec.jobs.values():
         if job.kind in job_types:
             continue
-        cls = registry.job_types.items.get(job.kind)
+        cls = registry.job_types.find(job.kind)
         if cls is None:
             installed = ", ".join(registry.job_types.names()) or "none"
             problems.append(locations.problem(f"unknown job kind '{job.kind}' (installed kinds: {installed})",

@@ -51,6 +51,8 @@ def test_add_job_and_dependency_to_a_running_run(cc_home: Path, tmp_path: Path,
         ok = subprocess.run(ccw_command("add-dependency", "grow", "later", "extra"), env=env, capture_output=True,
                             text=True)
         assert ok.returncode == 0, ok.stderr
+        refused = subprocess.run(ccw_command("remove-job", "grow", "wait"), env=env, capture_output=True, text=True)
+        assert refused.returncode == 2 and "refused the change (remove job)" in refused.stderr
         # a second dependency, added and removed again: 'extra' must not wait for 'wait2' in the end
         subprocess.run(ccw_command("add-job", "grow", "wait2", "--command", "sleep 600"), env=env, check=True,
                        capture_output=True)

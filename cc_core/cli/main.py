@@ -492,13 +492,31 @@ def cmd_remove_dependency(args: argparse.Namespace) -> int:
 
 
 def _request(store: Any, run: Any, action: str, payload: dict[str, Any]) -> None:
+    """Hand a change to the process driving the run and wait until it was applied, so that what ``ccw`` says
+    next is true and the next command sees it (``add-job X`` then ``add-dependency X Y``)."""
     from cc_core.control import effective_state
 
     state = effective_state(run)
     if state.value != "running":
         raise CCError(f"run {run.id} is {state.value}; jobs can be changed only while it runs",
                       hint=f"resume it first: ccw run --resume {run.id}")
-    store.add_request(run.id, action, payload)
+    request_id = store.add_request(run.id, action, payload)
+    deadline = time.monotonic() + 30
+    while any(r.id == request_id for r in store.pending_requests(run.id)):
+        if time.monotonic() > deadline:
+            raise CCError(f"run {run.id} did not take the change within 30 s; it may still do so",
+                          hint=f"'ccw status {run.id}' shows whether it did")
+        time.sleep(0.05)
+    jobs = store.get_run(run.id).definition.get("jobs", {})
+    applied = {
+        "add_job": lambda: payload["job"]["name"] in jobs,
+        "remove_job": lambda: payload["name"] not in jobs,
+        "add_dependency": lambda: payload["parent"] in jobs.get(payload["child"], {}).get("depends", []),
+        "remove_dependency": lambda: payload["parent"] not in jobs.get(payload["child"], {}).get("depends", []),
+    }[action]()
+    if not applied:
+        raise CCError(f"run {run.id} refused the change ({action.replace('_', ' ')}): the job has started or "
+                      "ended, or the change does not fit the run", hint=f"'ccw status {run.id}' shows its jobs")
 
 
 # ------------------------------------------------------------------------------------------------------ parser

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from cc_core.hookspecs import hookimpl
 
 
 @hookimpl
-def cc_register_job_types(register: Callable[[type[Any]], None]) -> None:
-    from cc_slurm.jobtype import SlurmJobType
-
-    register(SlurmJobType)
+def cc_register_job_types(register: Callable[..., None]) -> None:
+    register("cc_slurm.jobtype:SlurmJobType", name="slurm")  # imported only when a workflow uses kind: slurm

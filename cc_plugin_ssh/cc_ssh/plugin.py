@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Callable
 
 from cc_core.hookspecs import hookimpl
-from cc_core.jobtype import JobType
 
 
 @hookimpl
-def cc_register_job_types(register: Callable[[type[JobType]], None]) -> None:
-    from cc_ssh.jobtype import SSHJobType
-
-    register(SSHJobType)
+def cc_register_job_types(register: Callable[..., None]) -> None:
+    # By import path: paramiko and fabric are imported only when a workflow has ssh jobs.
+    register("cc_ssh.jobtype:SSHJobType", name="ssh")

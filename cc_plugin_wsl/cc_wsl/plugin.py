@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from cc_core.hookspecs import hookimpl
 
 
 @hookimpl
-def cc_register_job_types(register: Callable[[type[Any]], None]) -> None:
-    from cc_wsl.jobtype import WSLJobType
-
-    register(WSLJobType)
+def cc_register_job_types(register: Callable[..., None]) -> None:
+    register("cc_wsl.jobtype:WSLJobType", name="wsl")  # imported only when a workflow uses kind: wsl

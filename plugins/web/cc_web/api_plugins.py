@@ -22,5 +22,5 @@ def list_schedulers() -> list[SchedulerOut]:
     from cc_core.registry import get_registry
 
     schedulers = get_registry().schedulers
-    return [SchedulerOut(name=name, description=getattr(schedulers.items[name], "description", ""))
+    return [SchedulerOut(name=name, description=getattr(schedulers.get(name), "description", ""))
             for name in schedulers.names()]
