@@ -144,3 +144,41 @@ def test_a_custom_progress_parser_plugin_reads_job_logs(cc_home: Path) -> None:
     assert controller.wait(30) is RunState.FAILED
     (job,) = controller.jobs()
     assert job.progress == 33.0 and job.exit_code == 1
+
+
+def test_a_class_registered_by_path_is_imported_on_first_use(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cc_lazy_scheduler.py").write_text(
+        "from cc_core.scheduler import Scheduler\n"
+        "class Lazy(Scheduler):\n    name = 'lazy'\n    def select(self, ready, slots):\n        return []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def cc_register_schedulers(register):  # type: ignore[no-untyped-def]
+            register("cc_lazy_scheduler:Lazy", name="lazy")
+            register("cc_lazy_scheduler:NoSuchClass", name="broken")
+
+    registry = build_registry(extra_plugins=[("lazy-plugin", Plugin())])
+    assert "lazy" in registry.schedulers.names()
+    assert "cc_lazy_scheduler" not in sys.modules
+    assert registry.schedulers.get("lazy").name == "lazy"
+    assert "cc_lazy_scheduler" in sys.modules
+    with pytest.raises(PluginError, match="'broken' of plugin 'lazy-plugin' could not be loaded"):
+        registry.schedulers.get("broken")
+
+
+def test_ssh_slurm_and_wsl_cost_nothing_to_a_local_workflow(cc_home: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    workflow = tmp_path / "one.yaml"
+    workflow.write_text("name: one\njobs:\n  a: {command: 'true'}\n")
+    probe = ("import sys, runpy; sys.argv = ['ccw', 'run', %r, '-q']\n"
+             "from cc_core.cli.main import main\nmain()\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('paramiko', 'fabric', 'cc_ssh.jobtype', 'cc_slurm', 'cc_wsl') and '.jobtype' in m or m in "
+             "('paramiko', 'fabric')))" % str(workflow))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
