@@ -934,6 +934,7 @@ class Engine:
 
     def _definition_changed(self, names: list[str]) -> None:
         self.run.definition = self.spec.to_data()
+        self.run.definition_version += 1
         self._run_dirty = True
         self._events.append(WorkflowChanged(self.run.id, time.time(), tuple(names)))
 

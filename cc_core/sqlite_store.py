@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     workflow TEXT NOT NULL, state TEXT NOT NULL, scheduler TEXT NOT NULL, definition TEXT NOT NULL,
     workflow_dir TEXT NOT NULL, run_dir TEXT NOT NULL, created REAL NOT NULL, started REAL, ended REAL,
-    options TEXT NOT NULL, runner_pid INTEGER, runner_host TEXT, reason TEXT, seq INTEGER NOT NULL);
+    options TEXT NOT NULL, runner_pid INTEGER, runner_host TEXT, reason TEXT, seq INTEGER NOT NULL,
+    definition_version INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow, id);
 CREATE TABLE IF NOT EXISTS jobs (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
@@ -55,11 +56,12 @@ CREATE TABLE IF NOT EXISTS workflows (
 _JOB_COLUMNS = ("run_id, name, kind, host, ord, state, attempt, progress, message, detail, exit_code, reason, "
                 "handle, log_path, log_offset, submitted, started, ended, seq")
 _RUN_COLUMNS = ("id, workflow, state, scheduler, definition, workflow_dir, run_dir, created, started, ended, "
+                "definition_version, "
                 "options, runner_pid, runner_host, reason, seq")
 
 _JOB_UPDATE = ("UPDATE jobs SET " + ", ".join(f"{c.strip()} = ?" for c in _JOB_COLUMNS.split(",")[2:])
                + " WHERE run_id = ? AND name = ?")
-_RUN_UPSERT = (f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 15)}) ON CONFLICT(id) DO UPDATE SET "
+_RUN_UPSERT = (f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 16)}) ON CONFLICT(id) DO UPDATE SET "
                + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _RUN_COLUMNS.split(",")[1:]))
 
 
@@ -79,15 +81,16 @@ def _job(row: sqlite3.Row) -> JobRecord:
 
 def _run_row(run: RunRecord) -> tuple[Any, ...]:
     return (run.id, run.workflow, run.state.value, run.scheduler, json.dumps(run.definition), run.workflow_dir,
-            run.run_dir, run.created, run.started, run.ended, json.dumps(run.options), run.runner_pid,
+            run.run_dir, run.created, run.started, run.ended, run.definition_version, json.dumps(run.options),
+            run.runner_pid,
             run.runner_host, run.reason, run.seq)
 
 
-def _run(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(id=row[0], workflow=row[1], state=RunState(row[2]), scheduler=row[3],
-                     definition=json.loads(row[4]), workflow_dir=row[5], run_dir=row[6], created=row[7],
-                     started=row[8], ended=row[9], options=json.loads(row[10]), runner_pid=row[11],
-                     runner_host=row[12], reason=row[13], seq=row[14])
+def _run(row: sqlite3.Row, definition: dict[str, Any]) -> RunRecord:
+    return RunRecord(id=row[0], workflow=row[1], state=RunState(row[2]), scheduler=row[3], definition=definition,
+                     workflow_dir=row[5], run_dir=row[6], created=row[7], started=row[8], ended=row[9],
+                     definition_version=row[10], options=json.loads(row[11]), runner_pid=row[12],
+                     runner_host=row[13], reason=row[14], seq=row[15])
 
 
 _OPEN: "weakref.WeakSet[SQLiteStore]" = weakref.WeakSet()
@@ -102,12 +105,16 @@ class SQLiteStore(StatusStore):
         self._local = threading.local()
         self._sync = "FULL" if os.environ.get("CC_STORE_SYNC", "").lower() == "full" else "NORMAL"
         self._connections: list[sqlite3.Connection] = []
+        self._definitions: dict[tuple[int, int], dict[str, Any]] = {}
         self._lock = threading.Lock()
         _OPEN.add(self)
         conn = self._conn()
         try:
             with conn:
                 conn.executescript(SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+                if "definition_version" not in columns:
+                    conn.execute("ALTER TABLE runs ADD COLUMN definition_version INTEGER NOT NULL DEFAULT 0")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot create the status store {path}: {exc}") from None
 
@@ -153,6 +160,18 @@ class SQLiteStore(StatusStore):
             raise StoreError(f"the status store {self.path} could not be written ({exc}); what it had recorded "
                              "before is unchanged", hint="free disk space or fix permissions, then "
                              "'ccw run --resume RUN'") from None
+
+    def _run(self, row: sqlite3.Row) -> RunRecord:
+        """A run record; its definition (large for big workflows) is decoded once per version and shared: callers
+        must not change it in place."""
+        key = (row[0], row[10])
+        definition = self._definitions.get(key)
+        if definition is None:
+            definition = json.loads(row[4])
+            if len(self._definitions) > 64:
+                self._definitions.clear()
+            self._definitions[key] = definition
+        return _run(row, definition)
 
     @staticmethod
     def _next_seq(conn: sqlite3.Connection) -> int:
@@ -216,19 +235,19 @@ class SQLiteStore(StatusStore):
         rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (int(run_id),))
         if not rows:
             raise RunNotFoundError(f"there is no run {run_id}", hint="'ccw list' shows the runs")
-        return _run(rows[0])
+        return self._run(rows[0])
 
     def find_run(self, ref: str | int) -> RunRecord:
         text = str(ref).strip()
         if text.isdigit():
             rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (int(text),))
             if rows:
-                return _run(rows[0])
+                return self._run(rows[0])
         rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT 1", (text,))
         if not rows:
             raise RunNotFoundError(f"there is no run with id or workflow name '{text}'",
                                    hint="'ccw list' shows the runs")
-        return _run(rows[0])
+        return self._run(rows[0])
 
     def list_runs(self, workflow: Optional[str] = None, limit: int = 100) -> list[RunRecord]:
         if workflow is None:
@@ -236,7 +255,7 @@ class SQLiteStore(StatusStore):
         else:
             rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE workflow = ? ORDER BY id DESC LIMIT ?",
                               (workflow, limit))
-        return [_run(r) for r in rows]
+        return [self._run(r) for r in rows]
 
     def get_jobs(self, run_id: int, since_seq: int = 0) -> list[JobRecord]:
         rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE run_id = ? AND seq > ? ORDER BY ord",

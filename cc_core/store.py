@@ -32,6 +32,7 @@ class RunRecord:
     runner_host: Optional[str] = None
     reason: Optional[str] = None
     seq: int = 0
+    definition_version: int = 0       # grows whenever jobs or dependencies of the run change
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
