@@ -8,11 +8,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
-from cc_core.testing.polling import ccw_command
+from cc_core.testing.polling import ccw_command, wait_for
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -115,18 +115,18 @@ def test_store_is_read_by_a_second_process_mid_run(cc_home: Path, write_workflow
     env = {**os.environ, "CC_HOME": str(cc_home)}
     runner = subprocess.Popen(ccw_command("run", str(path), "--quiet"), env=env)
     try:
-        deadline = time.monotonic() + 20
-        seen = None
-        while time.monotonic() < deadline:
+        def status_from_another_process() -> dict[str, Any] | None:
             result = subprocess.run(ccw_command("status", "watched", "--json"), env=env, capture_output=True,
                                     text=True)
-            if result.returncode == 0:
-                seen = json.loads(result.stdout)
-                jobs = {j["name"]: j for j in seen["jobs"]}
-                if jobs["first"]["state"] == "running" and jobs["first"]["progress"] == 25.0:
-                    break
-            time.sleep(0.1)
-        assert seen is not None and seen["state"] == "running"
+            if result.returncode != 0:
+                return None
+            status: dict[str, Any] = json.loads(result.stdout)
+            first = status["jobs"][0]
+            return status if first["state"] == "running" and first["progress"] == 25.0 else None
+
+        seen = wait_for(status_from_another_process, what="the first job running at 25 % in ccw status",
+                        interval=0.1)
+        assert seen["state"] == "running"
         jobs = {j["name"]: j for j in seen["jobs"]}
         assert jobs["first"]["state"] == "running" and jobs["first"]["progress"] == 25.0
         assert jobs["second"]["state"] == "ready"
@@ -206,12 +206,11 @@ def test_logs_follow_prints_as_the_job_writes_and_ends_with_it(cc_home: Path, wr
     runner = subprocess.Popen(ccw_command("run", str(path), "--quiet"), env=env)
     follower = None
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        def running() -> bool:
             probe = subprocess.run(ccw_command("status", "follow", "--json"), env=env, capture_output=True, text=True)
-            if probe.returncode == 0 and json.loads(probe.stdout)["jobs"][0]["state"] == "running":
-                break
-            time.sleep(0.05)
+            return probe.returncode == 0 and json.loads(probe.stdout)["jobs"][0]["state"] == "running"
+
+        wait_for(running, what="the job running")
         follower = subprocess.Popen(ccw_command("logs", "follow", "talk", "--follow"), env=env,
                                     stdout=subprocess.PIPE, text=True)
         assert follower.stdout is not None

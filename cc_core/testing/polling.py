@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition",
-             interval: float = 0.05) -> None:
-    """Return as soon as ``condition()`` is true; fail naming ``what`` after ``timeout`` seconds."""
+def wait_for(condition: Callable[[], T], timeout: float = 20.0, what: str = "condition",
+             interval: float = 0.05) -> T:
+    """Return ``condition()``'s value as soon as it is true; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def ccw_command(*args: str) -> list[str]:

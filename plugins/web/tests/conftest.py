@@ -18,6 +18,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:.*httpx2.*")
 
 from cc_core.store import StatusStore  # noqa: E402
+from cc_core.testing import polling  # noqa: E402
 
 TWO_JOBS = """\
 name: pair
@@ -33,14 +34,7 @@ jobs:
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 15.0, every: float = 0.02) -> Any:
     """Poll ``check`` until it returns something true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
+    return polling.wait_for(check, timeout=timeout, what=what, interval=every)
 
 
 @pytest.fixture
