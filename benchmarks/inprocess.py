@@ -30,8 +30,8 @@ def edge_latencies(store: object, run_id: int, parents: dict[str, list[str]]) ->
 
 def main(path: str, max_parallel: int) -> None:
     start = time.perf_counter()
-    from cc_core.runner import prepare_run
-    from cc_core.workflow_file import load_workflow
+    from cc_core.running.runner import prepare_run
+    from cc_core.workflow.file import load_workflow
 
     imported = time.perf_counter()
     spec = load_workflow(path)

@@ -1,24 +1,36 @@
 """cc: run workflows — DAGs of shell, Python, notebook and command jobs — on this machine, SSH hosts, SLURM
 clusters and WSL, from Python, the ``ccw`` command line, a REST service and a browser GUI.
 
-The names below load on first use, so ``import cc_core`` stays cheap for plugins (which need only ``hookimpl``).
+The names below are cc's public surface: users and plugin authors import them from ``cc_core`` itself; the
+subpackages behind them (``workflow``, ``running``, ``store``, ``drawing``, ``plugins``) may change. They load on
+first use, so ``import cc_core`` stays cheap for plugins (which need only ``hookimpl``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cc_core.hookspecs import hookimpl
-
-__all__ = ["hookimpl", "Workflow", "RunController", "start_run", "load_workflow", "JobSpec", "WorkflowSpec",
-           "JobState", "RunState", "CCError", "WorkflowError"]
+from cc_core.plugins.hookspecs import hookimpl
 
 _LAZY = {
+    # workflows, runs and their states
     "Workflow": "cc_core.api", "RunController": "cc_core.api", "start_run": "cc_core.api",
-    "load_workflow": "cc_core.workflow_file", "JobSpec": "cc_core.model", "WorkflowSpec": "cc_core.model",
-    "JobState": "cc_core.states", "RunState": "cc_core.states", "CCError": "cc_core.errors",
-    "WorkflowError": "cc_core.errors",
+    "load_workflow": "cc_core.workflow.file", "JobSpec": "cc_core.workflow.model",
+    "WorkflowSpec": "cc_core.workflow.model", "JobState": "cc_core.states", "RunState": "cc_core.states",
+    # errors
+    "CCError": "cc_core.errors", "WorkflowError": "cc_core.errors", "JobTypeError": "cc_core.errors",
+    "Problem": "cc_core.errors", "RunNotFoundError": "cc_core.errors",
+    # what plugins implement
+    "JobType": "cc_core.plugins.jobtype", "JobTypeContext": "cc_core.plugins.jobtype",
+    "JobUpdate": "cc_core.plugins.jobtype", "Launch": "cc_core.plugins.jobtype", "Handle": "cc_core.plugins.jobtype",
+    "ActiveJob": "cc_core.plugins.jobtype", "LogChunk": "cc_core.plugins.jobtype",
+    "LogRequest": "cc_core.plugins.jobtype", "read_log_file": "cc_core.plugins.jobtype",
+    "Scheduler": "cc_core.plugins.scheduler", "ReadyJob": "cc_core.plugins.scheduler",
+    "Slots": "cc_core.plugins.scheduler", "StatusStore": "cc_core.store.base",
+    "ProgressParser": "cc_core.plugins.progress", "Command": "cc_core.plugins.commands",
 }
+
+__all__ = ["hookimpl", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

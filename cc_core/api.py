@@ -18,12 +18,12 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from cc_core.engine import Engine
+from cc_core.running.engine import Engine
 from cc_core.errors import CCError, Problem, WorkflowError
-from cc_core.events import Event, EventBus
-from cc_core.model import JobSpec, WorkflowSpec
+from cc_core.running.events import Event, EventBus
+from cc_core.workflow.model import JobSpec, WorkflowSpec
 from cc_core.states import RunState
-from cc_core.store import JobRecord, StatusStore
+from cc_core.store.base import JobRecord, StatusStore
 
 
 class RunController:
@@ -94,7 +94,7 @@ class RunController:
 def start_run(spec: WorkflowSpec, *, scheduler: str = "parallel", max_parallel: Optional[int] = None,
               store: Optional[StatusStore] = None, bus: Optional[EventBus] = None) -> RunController:
     """Validate ``spec``, record a new run and drive it in a background thread."""
-    from cc_core.runner import prepare_run
+    from cc_core.running.runner import prepare_run
 
     return RunController(prepare_run(spec, scheduler=scheduler, max_parallel=max_parallel, store=store, bus=bus))
 
@@ -109,7 +109,7 @@ class Workflow:
 
     @classmethod
     def load(cls, path: str | Path) -> "Workflow":
-        from cc_core.workflow_file import load_workflow
+        from cc_core.workflow.file import load_workflow
 
         spec = load_workflow(path)
         wf = cls.__new__(cls)
@@ -128,7 +128,7 @@ class Workflow:
     @property
     def graph(self) -> Any:
         """The workflow as a networkx ``DiGraph`` (edges parent → child)."""
-        from cc_core.dag import to_networkx
+        from cc_core.workflow.dag import to_networkx
 
         return to_networkx(self.spec)
 
@@ -160,7 +160,7 @@ class Workflow:
 
     def add_dependency(self, parent: str, child: str) -> None:
         """``child`` starts only after ``parent`` is done."""
-        from cc_core.dag import dependency_problems
+        from cc_core.workflow.dag import dependency_problems
 
         for name in (parent, child):
             if name not in self.spec.jobs:
@@ -187,7 +187,7 @@ class Workflow:
 
     def validate(self) -> None:
         """Raise :class:`WorkflowError` listing every problem (cycles, unknown kinds, missing scripts, ...)."""
-        from cc_core.validation import validate_workflow
+        from cc_core.workflow.validation import validate_workflow
 
         validate_workflow(self.spec)
 
@@ -217,17 +217,17 @@ class Workflow:
 
     def status(self) -> dict[str, Any]:
         """The latest run of this workflow: its state and each job's state, progress and exit code."""
-        from cc_core.control import run_status
+        from cc_core.running.control import run_status
 
         return run_status(self.run_id if self.run_id is not None else self.name)
 
     def save(self, path: str | Path) -> Path:
-        from cc_core.workflow_file import save_workflow
+        from cc_core.workflow.file import save_workflow
 
         return save_workflow(self.spec, path)
 
     def to_yaml(self) -> str:
-        from cc_core.workflow_file import dump_workflow
+        from cc_core.workflow.file import dump_workflow
 
         return dump_workflow(self.spec)
 
@@ -236,8 +236,8 @@ class Workflow:
         if format == "yaml":
             return self.to_yaml()
         if format == "svg":
-            from cc_core.control import latest_jobs
-            from cc_core.svg import workflow_svg
+            from cc_core.running.control import latest_jobs
+            from cc_core.drawing.svg import workflow_svg
 
             return workflow_svg(self.spec, latest_jobs(self.name))
         raise CCError(f"unknown export format '{format}' (formats: yaml, svg)")

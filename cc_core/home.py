@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
-    from cc_core.registry import Registry
-    from cc_core.store import StatusStore
+    from cc_core.plugins.registry import Registry
+    from cc_core.store.base import StatusStore
 
 
 def cc_home() -> Path:
@@ -22,7 +22,7 @@ def runs_dir(home: Optional[Path] = None) -> Path:
 def open_store(registry: Optional["Registry"] = None, home: Optional[Path] = None) -> "StatusStore":
     """The store named by ``CC_STORE`` (``NAME:LOCATION``, e.g. ``sqlite:/data/cc.db``); by default the SQLite
     file ``$CC_HOME/cc.db``."""
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     registry = registry or get_registry()
     spec = os.environ.get("CC_STORE", "").strip()

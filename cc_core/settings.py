@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from cc_core.errors import CCError
 from cc_core.home import cc_home
-from cc_core.jobtype import JobType, JobTypeContext
+from cc_core.plugins.jobtype import JobType, JobTypeContext
 
 if TYPE_CHECKING:
-    from cc_core.registry import Registry
+    from cc_core.plugins.registry import Registry
 
 
 def config_path(home: Optional[Path] = None) -> Path:

@@ -180,7 +180,7 @@ def test_cloudmesh_workflow_and_progress_lines_run(ccw: Callable[..., subprocess
 
 def test_progress_parser_keeps_last_cloudmesh_value(cc_home: Path) -> None:
     from cc_core.api import Workflow
-    from cc_core.control import run_status
+    from cc_core.running.control import run_status
 
     wf = Workflow("cm-progress")
     wf.add_job("p", command="echo '# cloudmesh status=running progress=42 pid=1'; sleep 1; exit 5")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from cc_core.testing.polling import ccw_command, wait_for
-from cc_core.control import run_status
+from cc_core.running.control import run_status
 from cc_core.errors import RunNotFoundError
 from cc_core.testing.contract import count_local_processes
 

@@ -10,10 +10,10 @@ from typing import Callable
 import pytest
 
 from cc_core.api import Workflow, start_run
-from cc_core.control import run_status
+from cc_core.running.control import run_status
 from cc_core.home import open_store
 from cc_core.states import JobState, RunState
-from cc_core.workflow_file import load_workflow
+from cc_core.workflow.file import load_workflow
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -193,7 +193,7 @@ def test_script_that_cannot_start_fails_with_reason(cc_home: Path, write_workflo
 
 
 def test_events_reach_subscribers_after_the_store(cc_home: Path) -> None:
-    from cc_core.events import JobProgress, JobStateChanged, RunFinished
+    from cc_core.running.events import JobProgress, JobStateChanged, RunFinished
 
     wf = Workflow("events")
     wf.add_job("talk", command="echo '# cc status=running progress=30'; sleep 0.5; "
@@ -224,12 +224,12 @@ def test_an_end_reported_before_the_submission_is_applied_is_kept(cc_home: Path,
     is applied as soon as the handle arrives, never lost and never a crash."""
     from typing import Sequence
 
-    from cc_core.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogChunk, LogRequest, read_log_files
-    from cc_core.registry import build_registry
-    from cc_core.hookspecs import hookimpl
-    from cc_core.runner import prepare_run
+    from cc_core.plugins.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogChunk, LogRequest, read_log_files
+    from cc_core.plugins.registry import build_registry
+    from cc_core.plugins.hookspecs import hookimpl
+    from cc_core.running.runner import prepare_run
     from cc_core.api import RunController
-    from cc_core.model import JobSpec, WorkflowSpec
+    from cc_core.workflow.model import JobSpec, WorkflowSpec
 
     class Hasty(JobType):
         name = "hasty"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from cc_core.layout import GraphLayout, layout_graph
-from cc_core.model import JobSpec, WorkflowSpec
+from cc_core.drawing.layout import GraphLayout, layout_graph
+from cc_core.workflow.model import JobSpec, WorkflowSpec
 from cc_core.states import JobState
-from cc_core.store import JobRecord
-from cc_core.svg import DEFAULT_COLORS, render_svg, workflow_svg
+from cc_core.store.base import JobRecord
+from cc_core.drawing.svg import DEFAULT_COLORS, render_svg, workflow_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

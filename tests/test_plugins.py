@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cc_core import hookspecs
+from cc_core.plugins import hookspecs
 from cc_core.errors import PluginError, UnknownNameError
-from cc_core.hookspecs import hookimpl
-from cc_core.registry import build_registry
-from cc_core.scheduler import ReadyJob, Scheduler, Slots
+from cc_core.plugins.hookspecs import hookimpl
+from cc_core.plugins.registry import build_registry
+from cc_core.plugins.scheduler import ReadyJob, Scheduler, Slots
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 
@@ -117,9 +117,9 @@ def test_a_custom_progress_parser_plugin_reads_job_logs(cc_home: Path) -> None:
     from typing import Optional
 
     from cc_core.api import RunController
-    from cc_core.model import JobSpec, WorkflowSpec
-    from cc_core.progress import ProgressParser, ProgressReport
-    from cc_core.runner import prepare_run
+    from cc_core.workflow.model import JobSpec, WorkflowSpec
+    from cc_core.plugins.progress import ProgressParser, ProgressReport
+    from cc_core.running.runner import prepare_run
     from cc_core.states import RunState
 
     class PercentParser(ProgressParser):
@@ -149,7 +149,7 @@ def test_a_custom_progress_parser_plugin_reads_job_logs(cc_home: Path) -> None:
 def test_a_class_registered_by_path_is_imported_on_first_use(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "cc_lazy_scheduler.py").write_text(
-        "from cc_core.scheduler import Scheduler\n"
+        "from cc_core.plugins.scheduler import Scheduler\n"
         "class Lazy(Scheduler):\n    name = 'lazy'\n    def select(self, ready, slots):\n        return []\n")
     monkeypatch.syspath_prepend(str(tmp_path))
 

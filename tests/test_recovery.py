@@ -19,7 +19,7 @@ import pytest
 
 from cc_core.testing.polling import ccw_command, wait_for
 from cc_core.api import Workflow
-from cc_core.control import run_status
+from cc_core.running.control import run_status
 from cc_core.home import open_store
 from cc_core.states import JobState, RunState
 from cc_core.testing.contract import count_local_processes

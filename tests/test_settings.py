@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cc_core.errors import CCError
-from cc_core.registry import build_registry
+from cc_core.plugins.registry import build_registry
 from cc_core.settings import job_type_context, make_job_type
 
 

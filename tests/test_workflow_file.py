@@ -8,9 +8,9 @@ from typing import Callable
 import pytest
 
 from cc_core.errors import WorkflowError
-from cc_core.model import JobSpec, WorkflowSpec
-from cc_core.validation import validate_workflow
-from cc_core.workflow_file import dump_workflow, load_workflow, load_workflow_text, save_workflow
+from cc_core.workflow.model import JobSpec, WorkflowSpec
+from cc_core.workflow.validation import validate_workflow
+from cc_core.workflow.file import dump_workflow, load_workflow, load_workflow_text, save_workflow
 
 
 def problems_of(path: Path) -> list[str]:

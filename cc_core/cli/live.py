@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from cc_core.events import Event, JobProgress, JobStateChanged, RunFinished
+from cc_core.running.events import Event, JobProgress, JobStateChanged, RunFinished
 from cc_core.states import JobState
 
 STATE_STYLE = {

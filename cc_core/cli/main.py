@@ -33,8 +33,8 @@ def _fmt_time(value: Optional[float]) -> str:
 # ------------------------------------------------------------------------------------------------------ run
 def cmd_run(args: argparse.Namespace) -> int:
     from cc_core.api import RunController
-    from cc_core.events import EventBus
-    from cc_core.runner import prepare_resume, prepare_run
+    from cc_core.running.events import EventBus
+    from cc_core.running.runner import prepare_resume, prepare_run
 
     bus = EventBus()
     if args.resume:
@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if not args.file:
             raise CCError("give a workflow file to run, or --resume RUN")
-        from cc_core.workflow_file import load_workflow
+        from cc_core.workflow.file import load_workflow
 
         spec = load_workflow(args.file)
         engine = prepare_run(spec, scheduler=args.scheduler, max_parallel=args.max_parallel, bus=bus)
@@ -64,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     if args.json:
-        from cc_core.control import run_status
+        from cc_core.running.control import run_status
 
         _print_json(run_status(controller.run_id, store=engine.store))
     elif not args.quiet:
@@ -79,7 +79,7 @@ def _want_live(args: argparse.Namespace) -> bool:
 
 
 def _wake_at_end(wake: threading.Event) -> Callable[[Any], None]:
-    from cc_core.events import RunFinished
+    from cc_core.running.events import RunFinished
 
     def on_event(event: Any) -> None:
         if isinstance(event, RunFinished):
@@ -88,7 +88,7 @@ def _wake_at_end(wake: threading.Event) -> Callable[[Any], None]:
 
 
 def _plain_printer(run_id: int) -> Callable[[Any], None]:
-    from cc_core.events import JobStateChanged
+    from cc_core.running.events import JobStateChanged
 
     def show(event: Any) -> None:
         if isinstance(event, JobStateChanged) and (event.state.is_final or event.state.value == "retrying"):
@@ -186,7 +186,7 @@ def _print_summary(table: Any, run_id: int, state: str) -> None:
 
 # ------------------------------------------------------------------------------------------------------ reading
 def cmd_status(args: argparse.Namespace) -> int:
-    from cc_core.control import run_status
+    from cc_core.running.control import run_status
     from cc_core.home import open_store
 
     store = open_store()
@@ -226,7 +226,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from cc_core.control import effective_state
+    from cc_core.running.control import effective_state
     from cc_core.home import open_store
 
     store = open_store()
@@ -248,7 +248,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from cc_core.control import effective_state
+    from cc_core.running.control import effective_state
     from cc_core.errors import JobNotFoundError
     from cc_core.home import open_store
 
@@ -288,8 +288,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from cc_core.errors import WorkflowError
-    from cc_core.validation import validate_workflow
-    from cc_core.workflow_file import load_workflow
+    from cc_core.workflow.validation import validate_workflow
+    from cc_core.workflow.file import load_workflow
 
     try:
         spec = load_workflow(args.file)
@@ -313,8 +313,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from cc_core.errors import RunNotFoundError
     from cc_core.home import open_store
-    from cc_core.runner import spec_from_data
-    from cc_core.workflow_file import dump_workflow, load_workflow
+    from cc_core.running.runner import spec_from_data
+    from cc_core.workflow.file import dump_workflow, load_workflow
 
     jobs = None
     if Path(args.run).is_file():
@@ -330,7 +330,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "yaml":
         text = dump_workflow(spec)
     else:
-        from cc_core.svg import workflow_svg
+        from cc_core.drawing.svg import workflow_svg
 
         text = workflow_svg(spec, jobs)
     if args.output:
@@ -343,7 +343,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     registry = get_registry()
     rows = []
@@ -378,7 +378,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------------------ control
 def cmd_kill(args: argparse.Namespace) -> int:
-    from cc_core.control import kill
+    from cc_core.running.control import kill
 
     run = kill(args.run, args.job)
     what = f"job '{args.job}' of run {run.id}" if args.job else f"run {run.id}"
@@ -388,9 +388,9 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
 def cmd_show_script(args: argparse.Namespace) -> int:
     from cc_core.home import open_store
-    from cc_core.jobtype import Launch
-    from cc_core.registry import get_registry
-    from cc_core.runner import spec_from_data
+    from cc_core.plugins.jobtype import Launch
+    from cc_core.plugins.registry import get_registry
+    from cc_core.running.runner import spec_from_data
     from cc_core.settings import make_job_type
 
     store = open_store()
@@ -423,11 +423,11 @@ def _job_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_add_job(args: argparse.Namespace) -> int:
-    from cc_core.dag import dependency_problems
+    from cc_core.workflow.dag import dependency_problems
     from cc_core.errors import Problem, WorkflowError
     from cc_core.home import open_store
-    from cc_core.model import JobSpec
-    from cc_core.runner import spec_from_data
+    from cc_core.workflow.model import JobSpec
+    from cc_core.running.runner import spec_from_data
 
     store = open_store()
     run = store.find_run(args.run)
@@ -461,9 +461,9 @@ def cmd_remove_job(args: argparse.Namespace) -> int:
 def cmd_add_dependency(args: argparse.Namespace) -> int:
     from cc_core.home import open_store
 
-    from cc_core.dag import dependency_problems
+    from cc_core.workflow.dag import dependency_problems
     from cc_core.errors import Problem, WorkflowError
-    from cc_core.runner import spec_from_data
+    from cc_core.running.runner import spec_from_data
 
     store = open_store()
     run = store.find_run(args.run)
@@ -494,7 +494,7 @@ def cmd_remove_dependency(args: argparse.Namespace) -> int:
 def _request(store: Any, run: Any, action: str, payload: dict[str, Any]) -> None:
     """Hand a change to the process driving the run and wait until it was applied, so that what ``ccw`` says
     next is true and the next command sees it (``add-job X`` then ``add-dependency X Y``)."""
-    from cc_core.control import effective_state
+    from cc_core.running.control import effective_state
 
     state = effective_state(run)
     if state.value != "running":
@@ -651,7 +651,7 @@ def _plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> No
     """Add the sub-commands plugins contribute (only loaded when the command is not a built-in one)."""
     if _builtin(argv):
         return
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, command in sorted(get_registry().commands.items()):
@@ -673,7 +673,7 @@ def _before_exit() -> None:
     and free every object the imports made, which takes about 40 ms, as long as the engine needs for 40 jobs."""
     import gc
 
-    store_module = sys.modules.get("cc_core.sqlite_store")
+    store_module = sys.modules.get("cc_core.store.sqlite")
     if store_module is not None:
         store_module.SQLiteStore.close_all()
     gc.freeze()

@@ -29,9 +29,9 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from cc_core.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogRequest
-from cc_core.model import JobSpec
-from cc_core.progress import CCProgressParser, CloudmeshProgressParser, LineScanner
+from cc_core.plugins.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogRequest
+from cc_core.workflow.model import JobSpec
+from cc_core.plugins.progress import CCProgressParser, CloudmeshProgressParser, LineScanner
 from cc_core.states import JobState
 
 _counter = itertools.count(1)

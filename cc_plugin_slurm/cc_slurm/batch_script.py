@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
-from cc_core.jobtype import Launch
+from cc_core.plugins.jobtype import Launch
 from cc_slurm.options import SlurmOptions
 
 # In the script, paths on the login host are either absolute or relative to the folder sbatch ran in.

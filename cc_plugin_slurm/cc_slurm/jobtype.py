@@ -18,14 +18,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Optional, Sequence
 
 from cc_core.errors import JobTypeError
-from cc_core.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
-from cc_core.model import JobSpec
+from cc_core.plugins.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
+from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_slurm.batch_script import JobFiles, batch_script, plan_files, slurm_job_name, test_script
 from cc_slurm.login_host import LoginHost, login_host, shell_path
 from cc_slurm.options import SlurmOptions, parse_options
 from cc_slurm.queue import ControllerUnreachable, SlurmQueue
-from cc_core.staging import missing_inputs
+from cc_core.workflow.staging import missing_inputs
 from cc_slurm.state_mapping import CCState, cc_state
 
 LOG_READ_LIMIT = 4 << 20

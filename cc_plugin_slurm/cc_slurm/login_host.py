@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Optional, Sequence
 
 from cc_core.errors import JobTypeError
-from cc_core.model import LOCAL_HOSTS, JobSpec
-from cc_core.staging import has_glob, input_files, output_place, subfolders
+from cc_core.workflow.model import LOCAL_HOSTS, JobSpec
+from cc_core.workflow.staging import has_glob, input_files, output_place, subfolders
 from cc_slurm.staging import workdir_there
 
 _SYSTEM_PATHS = ("/usr/sbin", "/sbin")

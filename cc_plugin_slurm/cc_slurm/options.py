@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cc_core.model import parse_duration
+from cc_core.workflow.model import parse_duration
 
 Count = Union[int, str]
 

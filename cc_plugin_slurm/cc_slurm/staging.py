@@ -1,5 +1,5 @@
 """A remote slurm job's files: its script and ``inputs:`` copied to the login host before ``sbatch``, its
-``outputs:`` copied back into the job's local folder once it ended, by the rules of :mod:`cc_core.staging`.
+``outputs:`` copied back into the job's local folder once it ended, by the rules of :mod:`cc_core.workflow.staging`.
 
 An input is a file or folder on this machine, relative to the workflow file (a glob like ``data/*.csv`` works); it
 keeps its relative path in the remote job folder (an absolute one lands under its own name). An output is a path on
@@ -9,7 +9,7 @@ under the same relative path. When cc runs on the login node itself, nothing is 
 
 from __future__ import annotations
 
-from cc_core.model import JobSpec
+from cc_core.workflow.model import JobSpec
 
 
 def workdir_there(job: JobSpec, folder: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from cc_core.jobtype import ActiveJob, JobTypeContext, JobUpdate
+from cc_core.plugins.jobtype import ActiveJob, JobTypeContext, JobUpdate
 from cc_core.testing.contract import ContractEnv, Harness
 from cc_core.testing.slurm import SlurmCluster
 from cc_slurm.jobtype import SlurmJobType

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cc_core.errors import JobTypeError
-from cc_core.jobtype import JobTypeContext, Launch
-from cc_core.model import JobSpec
+from cc_core.plugins.jobtype import JobTypeContext, Launch
+from cc_core.workflow.model import JobSpec
 from cc_slurm.jobtype import SlurmJobType
 from cc_slurm.options import KNOWN_OPTIONS, parse_options
 

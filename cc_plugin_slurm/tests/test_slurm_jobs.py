@@ -9,9 +9,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from cc_core.jobtype import ActiveJob, JobTypeContext, JobUpdate, LogRequest
-from cc_core.model import JobSpec
-from cc_core.progress import CCProgressParser, LineScanner
+from cc_core.plugins.jobtype import ActiveJob, JobTypeContext, JobUpdate, LogRequest
+from cc_core.workflow.model import JobSpec
+from cc_core.plugins.progress import CCProgressParser, LineScanner
 from cc_core.states import JobState
 from cc_core.testing.contract import ContractEnv, Harness
 from cc_core.testing.polling import wait_for

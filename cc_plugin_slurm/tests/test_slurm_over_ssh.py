@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from cc_core.jobtype import ActiveJob, JobTypeContext, LogRequest
+from cc_core.plugins.jobtype import ActiveJob, JobTypeContext, LogRequest
 from cc_core.states import JobState
 from cc_core.testing.contract import ContractEnv, Harness
 from cc_core.testing.slurm import SlurmCluster, skip_or_fail

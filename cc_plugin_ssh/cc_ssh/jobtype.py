@@ -22,8 +22,8 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 import paramiko
 
 from cc_core.errors import JobTypeError
-from cc_core.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
-from cc_core.model import JobSpec
+from cc_core.plugins.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
+from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_ssh.batch import LogRead, RemoteStatus, cancel_script, logs_script, parse_logs, parse_status, status_script
 from cc_ssh.connection import HostConnection
@@ -32,7 +32,7 @@ from cc_ssh.job_folder import (find_script, folder_of, launch_script, parse_laun
                                prepare_script)
 from cc_ssh.pool import POOL, ConnectionPool
 from cc_ssh.settings import SSHSettings, settings_for
-from cc_core.staging import missing_inputs
+from cc_core.workflow.staging import missing_inputs
 from cc_ssh.staging import fetch_outputs, split_plan, subfolders, upload_plan, workdir_of
 from cc_ssh.target import HostTarget, resolution_problem
 from cc_ssh.transfer import upload

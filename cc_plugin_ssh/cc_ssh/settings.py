@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cc_core.model import parse_duration
+from cc_core.workflow.model import parse_duration
 
 CONFIG_VARIABLE = "CC_SSH_CONFIG"
 ACCEPT_NEW_VARIABLE = "CC_SSH_ACCEPT_NEW_HOST_KEYS"

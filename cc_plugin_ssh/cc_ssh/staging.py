@@ -17,10 +17,10 @@ from typing import Optional
 
 import paramiko
 
-from cc_core.jobtype import Launch
-from cc_core.model import JobSpec
-from cc_core.staging import has_glob, input_files, output_place
-from cc_core.staging import subfolders as _subfolders
+from cc_core.plugins.jobtype import Launch
+from cc_core.workflow.model import JobSpec
+from cc_core.workflow.staging import has_glob, input_files, output_place
+from cc_core.workflow.staging import subfolders as _subfolders
 from cc_ssh.transfer import get_path, sftp_path
 
 def upload_plan(launch: Launch, script: Optional[str]) -> list[tuple[Path, str]]:

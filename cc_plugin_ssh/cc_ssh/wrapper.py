@@ -21,8 +21,8 @@ import shlex
 from pathlib import Path
 from typing import Optional
 
-from cc_core.jobtype import Launch
-from cc_core.model import JobSpec
+from cc_core.plugins.jobtype import Launch
+from cc_core.workflow.model import JobSpec
 from cc_ssh.transfer import shell_path
 
 WRAPPER = "cc-job.sh"

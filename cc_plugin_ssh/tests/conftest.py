@@ -10,8 +10,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from cc_core.jobtype import ActiveJob, Handle, JobTypeContext, JobUpdate, Launch, LogRequest
-from cc_core.model import JobSpec
+from cc_core.plugins.jobtype import ActiveJob, Handle, JobTypeContext, JobUpdate, Launch, LogRequest
+from cc_core.workflow.model import JobSpec
 from cc_core.testing.sshd import SSHServer, sshd_server, start_sshd
 from cc_ssh.jobtype import SSHJobType
 from cc_ssh.pool import POOL

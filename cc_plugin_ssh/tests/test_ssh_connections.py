@@ -42,7 +42,7 @@ def test_a_check_of_many_jobs_is_one_remote_command(remote) -> None:
 
 
 def remote_request(job):
-    from cc_core.jobtype import LogRequest
+    from cc_core.plugins.jobtype import LogRequest
 
     return LogRequest(job.launch.key, job.launch.attempt, job.active.handle, job.launch.log_path, 0)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cc_core.errors import JobTypeError
-from cc_core.registry import build_registry
+from cc_core.plugins.registry import build_registry
 from cc_core.states import JobState
 from cc_core.testing.sshd import missing_component
 from cc_ssh.jobtype import SSHJobType

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cc_core.jobtype import JobTypeContext
-from cc_core.model import JobSpec
+from cc_core.plugins.jobtype import JobTypeContext
+from cc_core.workflow.model import JobSpec
 from cc_ssh.jobtype import SSHJobType
 from cc_ssh.pool import POOL
 

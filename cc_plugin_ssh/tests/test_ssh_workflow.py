@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cc_core.api import Workflow
-from cc_core.registry import reset_registry
+from cc_core.plugins.registry import reset_registry
 from cc_core.states import RunState
 from cc_core.testing.sshd import SSHServer
 
@@ -58,7 +58,7 @@ def test_a_failing_ssh_job_skips_its_children_and_keeps_its_exit_code(home: Path
 
 
 def test_a_host_limit_keeps_jobs_on_that_host_one_at_a_time(home: Path, tmp_path: Path, sshd: SSHServer) -> None:
-    from cc_core.model import Limits
+    from cc_core.workflow.model import Limits
 
     wf = Workflow("limited", directory=tmp_path)
     wf.spec.limits = Limits(hosts={sshd.alias: 1})

@@ -5,7 +5,7 @@ Options of a job (``options:`` in the workflow file): ``distribution`` (default:
 (where the distribution mounts Windows drives, ``/mnt/`` unless ``/etc/wsl.conf`` says otherwise). ``host:`` is
 not used.
 
-Options of the job type (:class:`~cc_core.jobtype.JobTypeContext`): ``exe`` (the ``wsl.exe`` to run; else
+Options of the job type (:class:`~cc_core.plugins.jobtype.JobTypeContext`): ``exe`` (the ``wsl.exe`` to run; else
 ``CC_WSL_EXE``, else ``wsl.exe``/``wsl`` on PATH), ``automount_root`` (``/mnt/``), ``kill_grace`` (seconds between
 SIGTERM and SIGKILL on cancel, 3), ``timeout`` (seconds one wsl.exe call may take, 60), ``start_wait`` (seconds
 submit waits for the job's pid file, 10) and ``drive_root`` (else ``CC_WSL_DRIVE_ROOT``): a folder standing for
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from cc_core.errors import JobTypeError
-from cc_core.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
+from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
                              read_log_files)
-from cc_core.model import JobSpec
+from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_wsl.cli import (find_wsl, list_distributions, login_shell, run_wsl, windows_command_line, wsl_argv,
                         wsl_error)

@@ -1,4 +1,4 @@
-"""What a ``wsl`` job runs inside the distribution, worked out from its :class:`~cc_core.jobtype.Launch`.
+"""What a ``wsl`` job runs inside the distribution, worked out from its :class:`~cc_core.plugins.jobtype.Launch`.
 
 * a command runs with ``bash -c COMMAND``; a ``.sh``/``.bash`` script with ``bash``; a ``.py`` script with
   ``python:`` (or ``venv:``/bin/python, or ``python3``); a notebook with ``python3 -m nbconvert --execute`` in the
@@ -20,8 +20,8 @@ from pathlib import PurePosixPath
 from typing import Any, Optional
 
 from cc_core.errors import JobTypeError
-from cc_core.jobtype import Launch
-from cc_core.model import JobSpec
+from cc_core.plugins.jobtype import Launch
+from cc_core.workflow.model import JobSpec
 from cc_wsl.path_map import PathMap
 from cc_wsl.paths import PathTranslationError
 from cc_wsl.wrapper import AttemptFiles, shell_path, wrapper_script

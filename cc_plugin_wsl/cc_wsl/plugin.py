@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from cc_core.hookspecs import hookimpl
+from cc_core.plugins.hookspecs import hookimpl
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
-from cc_core.jobtype import JobTypeContext
+from cc_core.plugins.jobtype import JobTypeContext
 from cc_wsl.jobtype import WSLJobType
 
 STANDIN = Path(__file__).resolve().parent / "standin"

@@ -13,9 +13,9 @@ from typing import Any, Callable, Optional
 import pytest
 
 from cc_core.errors import JobTypeError
-from cc_core.jobtype import ActiveJob, JobUpdate, Launch, LogRequest
-from cc_core.model import JobSpec
-from cc_core.progress import CCProgressParser, LineScanner
+from cc_core.plugins.jobtype import ActiveJob, JobUpdate, Launch, LogRequest
+from cc_core.workflow.model import JobSpec
+from cc_core.plugins.progress import CCProgressParser, LineScanner
 from cc_core.states import JobState
 from cc_wsl.jobtype import WSLJobType
 

@@ -8,8 +8,8 @@ from typing import Any, Callable
 import pytest
 
 from cc_core.api import Workflow
-from cc_core.control import run_status
-from cc_core.registry import reset_registry
+from cc_core.running.control import run_status
+from cc_core.plugins.registry import reset_registry
 from cc_core.states import RunState
 
 WORKFLOW = """\

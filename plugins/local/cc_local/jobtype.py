@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from cc_core.errors import JobTypeError
-from cc_core.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
+from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
                              UpdateSink, read_log_files)
-from cc_core.model import JobSpec
+from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_local.launch import ProcessPlan, attempt_files, describe, plan_process, python_for
 from cc_local.processes import (ExitWatcher, boot_tick, is_alive, process_start_time, read_exit_file,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 
-from cc_core.jobtype import Launch
+from cc_core.plugins.jobtype import Launch
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from cc_core.hookspecs import hookimpl
-from cc_core.jobtype import JobType
+from cc_core.plugins.hookspecs import hookimpl
+from cc_core.plugins.jobtype import JobType
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cc_core.jobtype import JobTypeContext
+from cc_core.plugins.jobtype import JobTypeContext
 from cc_core.testing.contract import ContractEnv, JobTypeContract
 from cc_local.jobtype import LocalJobType
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cc_core.jobtype import Launch
-from cc_core.model import JobSpec
+from cc_core.plugins.jobtype import Launch
+from cc_core.workflow.model import JobSpec
 from cc_local.launch import job_argv, plan_process
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cc_core.scheduler import ReadyJob, Scheduler, Slots
+from cc_core.plugins.scheduler import ReadyJob, Scheduler, Slots
 
 
 class ParallelScheduler(Scheduler):

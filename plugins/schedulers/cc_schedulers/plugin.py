@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from cc_core.hookspecs import hookimpl
-from cc_core.scheduler import Scheduler
+from cc_core.plugins.hookspecs import hookimpl
+from cc_core.plugins.scheduler import Scheduler
 from cc_schedulers.parallel import ParallelScheduler
 from cc_schedulers.sequential import SequentialScheduler
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cc_core.scheduler import ReadyJob, SchedulerOptions, Slots
+from cc_core.plugins.scheduler import ReadyJob, SchedulerOptions, Slots
 from cc_schedulers.parallel import ParallelScheduler
 from cc_schedulers.sequential import SequentialScheduler
 

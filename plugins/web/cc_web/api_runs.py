@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from cc_core.errors import JobNotFoundError
-from cc_core.model import JobSpec
-from cc_core.store import JobRecord, RunRecord, StatusStore
+from cc_core.workflow.model import JobSpec
+from cc_core.store.base import JobRecord, RunRecord, StatusStore
 from cc_web import graph, stored_workflows
 from cc_web.error_responses import ERROR_RESPONSES
 from cc_web.event_stream import EventHub
@@ -64,7 +64,7 @@ def list_runs(request: Request, workflow: str | None = Query(None, max_length=20
              description="The run goes on in the service's process; follow it with ``GET /api/runs/{run}/events``. "
                          "422 when the workflow is not valid (e.g. a script is missing) or the scheduler unknown.")
 def start_run(body: RunStart, request: Request) -> RunSummary:
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     store = store_of(request)
     get_registry().schedulers.get(body.scheduler)
@@ -163,7 +163,7 @@ def run_layout(run: str, request: Request) -> Any:
 @router.get("/{run}/svg", response_class=Response, summary="The run's graph as SVG, coloured by job state",
             responses={200: {"content": {"image/svg+xml": {}}}})
 def run_svg(run: str, request: Request) -> Response:
-    from cc_core.runner import spec_from_data
+    from cc_core.running.runner import spec_from_data
 
     store = store_of(request)
     record = store.find_run(run)

@@ -8,8 +8,8 @@ from typing import Any, Optional
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from cc_core.errors import Problem, WorkflowError
-from cc_core.model import JobSpec
-from cc_core.store import StatusStore
+from cc_core.workflow.model import JobSpec
+from cc_core.store.base import StatusStore
 from cc_web import graph, stored_workflows
 from cc_web.error_responses import ERROR_RESPONSES
 from cc_web.models import Dependency, GraphLayoutOut, WorkflowDetail, WorkflowSummary, WorkflowUpload

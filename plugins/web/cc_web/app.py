@@ -7,7 +7,7 @@ from typing import AsyncIterator, Iterable, Optional
 
 from fastapi import FastAPI
 
-from cc_core.store import StatusStore
+from cc_core.store.base import StatusStore
 from cc_web import __version__, api_plugins, api_runs, api_workflows, error_responses, gui
 from cc_web.event_stream import POLL_INTERVAL, EventHub
 from cc_web.run_control import RunControl

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Optional
 
 from cc_core.errors import CCError
-from cc_core.store import RunRecord, StatusStore
+from cc_core.store.base import RunRecord, StatusStore
 from cc_web.models import job_json, run_json
 from cc_web.run_status import RunStatusCache, dumps
 

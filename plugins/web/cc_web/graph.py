@@ -7,8 +7,8 @@ import threading
 from collections import OrderedDict
 from typing import Any, Optional, Sequence
 
-from cc_core.model import WorkflowSpec
-from cc_core.store import JobRecord
+from cc_core.workflow.model import WorkflowSpec
+from cc_core.store.base import JobRecord
 
 _CACHE_SIZE = 32
 _cache: "OrderedDict[int, str]" = OrderedDict()
@@ -16,11 +16,11 @@ _lock = threading.Lock()
 
 
 def layout_json(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> str:
-    """``cc_core.layout.layout_graph(nodes, edges).to_json()`` as JSON text, remembered for the same graph (a
+    """``cc_core.drawing.layout.layout_graph(nodes, edges).to_json()`` as JSON text, remembered for the same graph (a
     thousand jobs with all their edges take a few tenths of a second to lay out and megabytes to encode)."""
     import json
 
-    from cc_core.layout import layout_graph
+    from cc_core.drawing.layout import layout_graph
 
     key = hash((tuple(nodes), tuple(edges)))
     with _lock:
@@ -44,6 +44,6 @@ def definition_graph(definition: dict[str, Any]) -> tuple[list[str], list[tuple[
 
 
 def workflow_svg(spec: WorkflowSpec, jobs: Optional[Sequence[JobRecord]] = None) -> str:
-    from cc_core.svg import workflow_svg as draw
+    from cc_core.drawing.svg import workflow_svg as draw
 
     return draw(spec, list(jobs or []))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cc_core.errors import CCError
 from cc_core.home import cc_home
-from cc_core.store import JobRecord
+from cc_core.store.base import JobRecord
 from cc_web.models import LogChunkOut
 
 MAX_READ = 1 << 20

@@ -7,9 +7,9 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from cc_core.errors import Problem
-from cc_core.model import JobSpec, WorkflowSpec
-from cc_core.registry import PluginInfo
-from cc_core.store import JobRecord, RunRecord, StoredWorkflow, Transition
+from cc_core.workflow.model import JobSpec, WorkflowSpec
+from cc_core.plugins.registry import PluginInfo
+from cc_core.store.base import JobRecord, RunRecord, StoredWorkflow, Transition
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
 MAX_YAML = 1 << 20
@@ -147,7 +147,7 @@ class RunSummary(BaseModel):
     @classmethod
     def of(cls, run: RunRecord, recorded: bool = False) -> "RunSummary":
         """``recorded``: the state as written (a run just started is not locked by its thread yet)."""
-        from cc_core.control import effective_state
+        from cc_core.running.control import effective_state
 
         state = run.state if recorded else effective_state(run)
         return cls(id=run.id, workflow=run.workflow, state=state.value, scheduler=run.scheduler,
@@ -240,7 +240,7 @@ class LayoutEdge(BaseModel):
 
 
 class GraphLayoutOut(BaseModel):
-    """Positions for drawing a workflow's graph (``cc_core.layout``): jobs, layers and edge paths."""
+    """Positions for drawing a workflow's graph (``cc_core.drawing.layout``): jobs, layers and edge paths."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from cc_core.commands import Command
-from cc_core.hookspecs import hookimpl
+from cc_core.plugins.commands import Command
+from cc_core.plugins.hookspecs import hookimpl
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 A run started (or resumed) through the service is driven by a background thread of the service's process; its
 controller is kept here so that changes reach the run at once. A run driven by another process (``ccw run``) or by
-no process at all is steered through :mod:`cc_core.control` and the store's requests, exactly as the CLI does.
+no process at all is steered through :mod:`cc_core.running.control` and the store's requests, exactly as the CLI does.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from cc_core.errors import CCError, RunLockedError
-from cc_core.model import JobSpec, WorkflowSpec
-from cc_core.store import StatusStore
+from cc_core.workflow.model import JobSpec, WorkflowSpec
+from cc_core.store.base import StatusStore
 
 Wake = Callable[[int], None]
 KILL_WAIT = 5.0
@@ -52,8 +52,8 @@ class RunControl:
         return self._keep(start_run(spec, scheduler=scheduler, max_parallel=max_parallel))
 
     def resume(self, run_id: int, max_parallel: Optional[int] = None) -> int:
-        from cc_core.control import resume
-        from cc_core.run_lock import is_driven
+        from cc_core.running.control import resume
+        from cc_core.running.run_lock import is_driven
 
         run = self.store.get_run(run_id)
         if is_driven(Path(run.run_dir)):
@@ -63,7 +63,7 @@ class RunControl:
 
     def kill(self, run_id: int, job: Optional[str] = None) -> None:
         """Kill a run or one job; waits a little for the kill to be recorded, so a status read next sees it."""
-        from cc_core.control import kill
+        from cc_core.running.control import kill
 
         controller = self._running(run_id)
         if controller is not None:

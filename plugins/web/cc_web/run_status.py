@@ -13,7 +13,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
 
-from cc_core.store import RunRecord, StatusStore
+from cc_core.store.base import RunRecord, StatusStore
 from cc_web.models import job_json, run_json
 
 _KEEP = 16

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from cc_core.commands import Command
+from cc_core.plugins.commands import Command
 from cc_core.errors import CCError
 from cc_web.security import MAX_BODY, is_loopback
 

@@ -8,12 +8,12 @@ import threading
 from pathlib import Path
 from typing import Callable, Optional
 
-from cc_core.dag import dependency_problems
+from cc_core.workflow.dag import dependency_problems
 from cc_core.errors import JobNotFoundError, Problem, WorkflowError
 from cc_core.home import cc_home
-from cc_core.model import JOB_NAME, JobSpec, WorkflowSpec
-from cc_core.store import StatusStore, StoredWorkflow
-from cc_core.workflow_file import dump_workflow, load_workflow_text, locations_of
+from cc_core.workflow.model import JOB_NAME, JobSpec, WorkflowSpec
+from cc_core.store.base import StatusStore, StoredWorkflow
+from cc_core.workflow.file import dump_workflow, load_workflow_text, locations_of
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 _edit_lock = threading.Lock()
@@ -55,7 +55,7 @@ def check_workflow(spec: WorkflowSpec) -> None:
 
 
 def _kind_problems(spec: WorkflowSpec) -> list[Problem]:
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     known = get_registry().job_types.names()
     locations = locations_of(spec)

@@ -17,7 +17,7 @@ warnings.filterwarnings("ignore", message=".*httpx2.*")
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:.*httpx2.*")
 
-from cc_core.store import StatusStore  # noqa: E402
+from cc_core.store.base import StatusStore  # noqa: E402
 from cc_core.testing import polling  # noqa: E402
 
 TWO_JOBS = """\
@@ -121,7 +121,7 @@ def server(serve: Callable[..., LiveServer]) -> LiveServer:
 
 def finish_runs(store: StatusStore) -> None:
     """Kill every run still going (a test that failed half-way must not leave processes behind)."""
-    from cc_core.control import kill
+    from cc_core.running.control import kill
 
     for run in store.list_runs():
         if not run.state.is_final:

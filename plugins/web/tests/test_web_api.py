@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from cc_core.store import StatusStore
+from cc_core.store.base import StatusStore
 
 SLOW = """\
 name: slow

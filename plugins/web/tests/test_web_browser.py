@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from cc_core.states import JobState, RunState
-from cc_core.store import JobRecord, RunRecord, StatusStore, Transition
+from cc_core.store.base import JobRecord, RunRecord, StatusStore, Transition
 
 CHROMIUM = "/usr/bin/chromium"
 ENDED_UNFINISHED = re.compile(r"^(killed|failed)$")   # how the engine names a run a kill cut short

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from cc_web.client import Client, ServerEvent
 
-from cc_core.store import StatusStore
+from cc_core.store.base import StatusStore
 
 
 def _follow(client: Client, run_id: int) -> list[tuple[float, ServerEvent]]:

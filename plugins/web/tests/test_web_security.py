@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 
-from cc_core.store import StatusStore
+from cc_core.store.base import StatusStore
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_serve_refuses_a_public_address_without_a_token(monkeypatch: pytest.Monk
 
 
 def test_serve_is_a_ccw_command() -> None:
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     command = get_registry().commands["serve"]
     assert command.name == "serve" and "REST" in command.help

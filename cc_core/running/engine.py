@@ -7,7 +7,7 @@ transaction and only then tells the subscribers. No fixed sleeps sit on the path
 child's start: the loop wakes on the message.
 
 Before an attempt is submitted, the store records it as ``queued``; after, its handle. If the process dies in
-between, ``resume`` asks the job type to :meth:`~cc_core.jobtype.JobType.find` the attempt, so nothing runs twice.
+between, ``resume`` asks the job type to :meth:`~cc_core.plugins.jobtype.JobType.find` the attempt, so nothing runs twice.
 """
 
 from __future__ import annotations
@@ -25,17 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from cc_core.dag import dependency_problems, topological_order
+from cc_core.workflow.dag import dependency_problems, topological_order
 from cc_core.errors import CCError, JobNotFoundError, Problem, StoreError, WorkflowError
-from cc_core.events import (Event, EventBus, JobLog, JobProgress, JobStateChanged, RunFinished, RunStarted,
+from cc_core.running.events import (Event, EventBus, JobLog, JobProgress, JobStateChanged, RunFinished, RunStarted,
                             WorkflowChanged)
-from cc_core.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogChunk, LogRequest
-from cc_core.model import JobSpec, WorkflowSpec
-from cc_core.progress import LineScanner
-from cc_core.run_lock import RunLock
-from cc_core.scheduler import ReadyJob, Scheduler, Slots
+from cc_core.plugins.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogChunk, LogRequest
+from cc_core.workflow.model import JobSpec, WorkflowSpec
+from cc_core.plugins.progress import LineScanner
+from cc_core.running.run_lock import RunLock
+from cc_core.plugins.scheduler import ReadyJob, Scheduler, Slots
 from cc_core.states import JobState, RunState, can_move
-from cc_core.store import JobRecord, RunRecord, StatusStore, Transition
+from cc_core.store.base import JobRecord, RunRecord, StatusStore, Transition
 
 REQUEST_POLL = 0.25   # seconds between looks at the store for requests from other processes
 _EXIT_REASONS = {126: "the script could not be executed (is its exec bit set? is its interpreter right?)",
@@ -95,7 +95,7 @@ class _Worker:
 
 
 class Engine:
-    """Drives one run. Build it with :func:`cc_core.runner.prepare_run` / :func:`cc_core.runner.prepare_resume`."""
+    """Drives one run. Build it with :func:`cc_core.running.runner.prepare_run` / :func:`cc_core.running.runner.prepare_resume`."""
 
     def __init__(self, *, store: StatusStore, run: RunRecord, spec: WorkflowSpec, job_types: dict[str, JobType],
                  scheduler: Scheduler, scanner: LineScanner, bus: Optional[EventBus] = None,
@@ -870,7 +870,7 @@ class Engine:
 
     def job_types_for(self, spec: JobSpec) -> JobType:
         if spec.kind not in self.job_types:
-            from cc_core.registry import get_registry
+            from cc_core.plugins.registry import get_registry
             from cc_core.settings import make_job_type
 
             self.job_types[spec.kind] = make_job_type(get_registry(), spec.kind)

@@ -1,6 +1,6 @@
 """A workflow's graph as SVG: each job a box coloured by its state, with its progress, arrows for dependencies.
 
-Written directly as text from :func:`cc_core.layout.layout_graph`, so exporting needs no graphviz. Every job is a
+Written directly as text from :func:`cc_core.drawing.layout.layout_graph`, so exporting needs no graphviz. Every job is a
 ``<g class="job state-<state>" data-job="<name>">`` so a browser can restyle or update it in place; a ``<title>``
 in each gives the tooltip.
 """
@@ -12,11 +12,11 @@ from html import escape
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
-from cc_core.layout import GraphLayout, layout_graph
+from cc_core.drawing.layout import GraphLayout, layout_graph
 
 if TYPE_CHECKING:
-    from cc_core.model import WorkflowSpec
-    from cc_core.store import JobRecord
+    from cc_core.workflow.model import WorkflowSpec
+    from cc_core.store.base import JobRecord
 
 DEFAULT_COLORS: Mapping[str, str] = MappingProxyType({
     "ready": "#f5f5f5",

@@ -6,18 +6,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from cc_core.engine import Engine
-from cc_core.events import EventBus
+from cc_core.running.engine import Engine
+from cc_core.running.events import EventBus
 from cc_core.home import cc_home, open_store, runs_dir
-from cc_core.model import JobSpec, Limits, WorkflowSpec
-from cc_core.progress import LineScanner
-from cc_core.scheduler import SchedulerOptions
+from cc_core.workflow.model import JobSpec, Limits, WorkflowSpec
+from cc_core.plugins.progress import LineScanner
+from cc_core.plugins.scheduler import SchedulerOptions
 from cc_core.states import RunState
-from cc_core.store import JobRecord, RunRecord, StatusStore
-from cc_core.validation import validate_workflow
+from cc_core.store.base import JobRecord, RunRecord, StatusStore
+from cc_core.workflow.validation import validate_workflow
 
 if TYPE_CHECKING:
-    from cc_core.registry import Registry
+    from cc_core.plugins.registry import Registry
 
 DEFAULT_SCHEDULER = "parallel"
 
@@ -51,7 +51,7 @@ def prepare_run(spec: WorkflowSpec, *, scheduler: str = DEFAULT_SCHEDULER, max_p
                 store: Optional[StatusStore] = None, registry: Optional["Registry"] = None,
                 bus: Optional[EventBus] = None) -> Engine:
     """Validate ``spec`` (raising :class:`cc_core.errors.WorkflowError`), record a new run and return its engine."""
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     registry = registry or get_registry()
     home = cc_home()
@@ -61,7 +61,7 @@ def prepare_run(spec: WorkflowSpec, *, scheduler: str = DEFAULT_SCHEDULER, max_p
     run = RunRecord(id=0, workflow=spec.name, state=RunState.RUNNING, scheduler=scheduler,
                     definition=spec.to_data(), workflow_dir=str(spec.directory), run_dir="", created=time.time(),
                     options={"max_parallel": max_parallel})
-    from cc_core.dag import topological_order
+    from cc_core.workflow.dag import topological_order
 
     order = {n: i for i, n in enumerate(topological_order({n: j.depends for n, j in spec.jobs.items()}))}
     records = [JobRecord(run_id=0, name=n, kind=j.kind, host=j.host, order=order[n]) for n, j in spec.jobs.items()]
@@ -75,7 +75,7 @@ def prepare_run(spec: WorkflowSpec, *, scheduler: str = DEFAULT_SCHEDULER, max_p
 def prepare_resume(ref: str | int, *, store: Optional[StatusStore] = None, registry: Optional["Registry"] = None,
                    bus: Optional[EventBus] = None, max_parallel: Optional[int] = None) -> Engine:
     """An engine that continues a recorded run: done jobs stay done, running ones are found again."""
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     registry = registry or get_registry()
     home = cc_home()
@@ -92,7 +92,7 @@ def prepare_resume(ref: str | int, *, store: Optional[StatusStore] = None, regis
 def validate_workflow_kinds(spec: WorkflowSpec, registry: "Registry", home: Path) -> dict[str, Any]:
     """The job types of a recorded run (its files were checked when it started)."""
     from cc_core.errors import WorkflowError
-    from cc_core.validation import job_types_for
+    from cc_core.workflow.validation import job_types_for
 
     job_types, problems = job_types_for(spec, registry, home)
     if problems:

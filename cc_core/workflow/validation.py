@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from cc_core.dag import dependency_problems
+from cc_core.workflow.dag import dependency_problems
 from cc_core.errors import Problem, WorkflowError
-from cc_core.jobtype import JobType
+from cc_core.plugins.jobtype import JobType
 from cc_core.settings import job_type_context
-from cc_core.model import WorkflowSpec
-from cc_core.workflow_file import locations_of
+from cc_core.workflow.model import WorkflowSpec
+from cc_core.workflow.file import locations_of
 
 if TYPE_CHECKING:
-    from cc_core.registry import Registry
+    from cc_core.plugins.registry import Registry
 
 
 def job_types_for(spec: WorkflowSpec, registry: "Registry", home: Path) -> tuple[dict[str, JobType], list[Problem]]:
@@ -38,7 +38,7 @@ def validate_workflow(spec: WorkflowSpec, registry: Optional["Registry"] = None,
                       home: Optional[Path] = None) -> dict[str, JobType]:
     """Raise :class:`WorkflowError` listing every problem of ``spec``; return the job types it needs."""
     from cc_core.home import cc_home
-    from cc_core.registry import get_registry
+    from cc_core.plugins.registry import get_registry
 
     registry = registry or get_registry()
     locations = locations_of(spec)

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Optional, Sequence
 
-from cc_core.hookspecs import hookimpl
+from cc_core.plugins.hookspecs import hookimpl
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from cc_core.errors import RunNotFoundError, StoreError
-from cc_core.hookspecs import hookimpl
+from cc_core.plugins.hookspecs import hookimpl
 from cc_core.states import JobState, RunState
-from cc_core.store import JobRecord, Request, RunRecord, StatusStore, StoredWorkflow, Transition
+from cc_core.store.base import JobRecord, Request, RunRecord, StatusStore, StoredWorkflow, Transition
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);

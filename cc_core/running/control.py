@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from cc_core.home import open_store
-from cc_core.run_lock import is_driven
+from cc_core.running.run_lock import is_driven
 from cc_core.states import RunState
-from cc_core.store import JobRecord, RunRecord, StatusStore
+from cc_core.store.base import JobRecord, RunRecord, StatusStore
 
 
 def effective_state(run: RunRecord) -> RunState:
@@ -69,8 +69,8 @@ def kill(ref: str | int, job: Optional[str] = None, *, store: Optional[StatusSto
             time.sleep(0.05)
         return store.get_run(run.id)
     # Nobody drives it: take it over without starting anything new, kill, follow the killed jobs to their end.
-    from cc_core.events import JobStateChanged
-    from cc_core.runner import prepare_resume
+    from cc_core.running.events import JobStateChanged
+    from cc_core.running.runner import prepare_resume
 
     engine = prepare_resume(run.id, store=store)
     engine.schedule_new = False
@@ -94,6 +94,6 @@ def _job_final(store: StatusStore, run_id: int, job: str) -> bool:
 def resume(ref: str | int, *, max_parallel: Optional[int] = None) -> Any:
     """Continue a run whose driver died or detached, in a background thread of this process."""
     from cc_core.api import RunController
-    from cc_core.runner import prepare_resume
+    from cc_core.running.runner import prepare_resume
 
     return RunController(prepare_resume(ref, max_parallel=max_parallel))

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Callable
 import pluggy
 
 if TYPE_CHECKING:
-    from cc_core.commands import Command
-    from cc_core.jobtype import JobType
-    from cc_core.progress import ProgressParser
-    from cc_core.scheduler import Scheduler
-    from cc_core.store import StatusStore
+    from cc_core.plugins.commands import Command
+    from cc_core.plugins.jobtype import JobType
+    from cc_core.plugins.progress import ProgressParser
+    from cc_core.plugins.scheduler import Scheduler
+    from cc_core.store.base import StatusStore
 
 PROJECT = "cc"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -33,7 +33,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def cc_register_job_types(register: Callable[[type[JobType]], None]) -> None:
     """Register job types: where and how a job runs.
 
-    :param register: call ``register(cls)`` for each :class:`cc_core.jobtype.JobType` subclass this plugin
+    :param register: call ``register(cls)`` for each :class:`cc_core.plugins.jobtype.JobType` subclass this plugin
         provides. ``cls.name`` is the ``kind:`` a workflow file uses (``local``, ``ssh``, ``slurm``, ``wsl``). A job
         type with heavy imports may be registered by path, ``register("package.module:Class", name="kind")``: it is
         imported only when a workflow uses the kind (any ``register`` callback accepts this form).
@@ -45,7 +45,7 @@ def cc_register_job_types(register: Callable[[type[JobType]], None]) -> None:
 def cc_register_schedulers(register: Callable[[type[Scheduler]], None]) -> None:
     """Register schedulers: which ready jobs may start now.
 
-    :param register: call ``register(cls)`` for each :class:`cc_core.scheduler.Scheduler` subclass. ``cls.name`` is
+    :param register: call ``register(cls)`` for each :class:`cc_core.plugins.scheduler.Scheduler` subclass. ``cls.name`` is
         what ``ccw run --scheduler NAME`` and ``Workflow.run(scheduler=NAME)`` select.
     :return: nothing; every plugin's implementation is called.
     """
@@ -55,7 +55,7 @@ def cc_register_schedulers(register: Callable[[type[Scheduler]], None]) -> None:
 def cc_register_status_stores(register: Callable[[type[StatusStore]], None]) -> None:
     """Register status stores: where runs, job states and their history are recorded.
 
-    :param register: call ``register(cls)`` for each :class:`cc_core.store.StatusStore` subclass. ``cls.name`` is
+    :param register: call ``register(cls)`` for each :class:`cc_core.store.base.StatusStore` subclass. ``cls.name`` is
         the scheme of ``CC_STORE`` (``sqlite``, the default).
     :return: nothing; every plugin's implementation is called.
     """
@@ -65,7 +65,7 @@ def cc_register_status_stores(register: Callable[[type[StatusStore]], None]) -> 
 def cc_register_progress_parsers(register: Callable[[type[ProgressParser]], None]) -> None:
     """Register progress parsers: how a job's log lines report progress.
 
-    :param register: call ``register(cls)`` for each :class:`cc_core.progress.ProgressParser` subclass. All
+    :param register: call ``register(cls)`` for each :class:`cc_core.plugins.progress.ProgressParser` subclass. All
         registered parsers read every job's log; the first one that understands a line wins.
     :return: nothing; every plugin's implementation is called.
     """
@@ -75,6 +75,6 @@ def cc_register_progress_parsers(register: Callable[[type[ProgressParser]], None
 def cc_register_commands(register: Callable[[Command], None]) -> None:
     """Register extra ``ccw`` commands (``ccw serve`` comes from the web plugin this way).
 
-    :param register: call ``register(command)`` with a :class:`cc_core.commands.Command` for each sub-command.
+    :param register: call ``register(command)`` with a :class:`cc_core.plugins.commands.Command` for each sub-command.
     :return: nothing; every plugin's implementation is called.
     """

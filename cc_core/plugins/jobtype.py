@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 
-from cc_core.model import JobSpec
+from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 
 Handle = dict[str, Any]

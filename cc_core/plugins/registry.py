@@ -15,7 +15,7 @@ from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 import pluggy
 
-from cc_core import hookspecs
+from cc_core.plugins import hookspecs
 from cc_core.errors import PluginError, UnknownNameError
 
 T = TypeVar("T")
@@ -96,11 +96,11 @@ class Registry:
     """Everything the installed plugins provide. Build one with :func:`get_registry`."""
 
     def __init__(self, manager: pluggy.PluginManager) -> None:
-        from cc_core.commands import Command
-        from cc_core.jobtype import JobType
-        from cc_core.progress import ProgressParser
-        from cc_core.scheduler import Scheduler
-        from cc_core.store import StatusStore
+        from cc_core.plugins.commands import Command
+        from cc_core.plugins.jobtype import JobType
+        from cc_core.plugins.progress import ProgressParser
+        from cc_core.plugins.scheduler import Scheduler
+        from cc_core.store.base import StatusStore
 
         self.manager = manager
         self.plugins: list[PluginInfo] = []

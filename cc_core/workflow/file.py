@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from cc_core.errors import Problem, WorkflowError
-from cc_core.model import JobSpec, Limits, WorkflowSpec
+from cc_core.workflow.model import JobSpec, Limits, WorkflowSpec
 
 try:  # libyaml is much faster on big files; the pure-Python parser gives the same result
     from yaml import CSafeLoader as _Loader
@@ -98,7 +98,7 @@ def _plain(node: Any) -> Any:
 
 
 def parse_yaml(text: str, file: Optional[Path] = None) -> tuple[_Node, list[Problem]]:
-    from cc_core.yaml_limits import check_yaml
+    from cc_core.workflow.yaml_limits import check_yaml
 
     check_yaml(text, file)  # nesting and alias bombs are refused before the document is built
     problems: list[Problem] = []

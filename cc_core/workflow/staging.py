@@ -14,7 +14,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
-from cc_core.model import JobSpec
+from cc_core.workflow.model import JobSpec
 
 GLOB_CHARS = "*?["
 

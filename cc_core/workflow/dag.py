@@ -14,8 +14,8 @@ from cc_core.errors import Problem
 if TYPE_CHECKING:
     import networkx as nx
 
-    from cc_core.model import JobSpec, WorkflowSpec
-    from cc_core.workflow_file import Locations
+    from cc_core.workflow.model import JobSpec, WorkflowSpec
+    from cc_core.workflow.file import Locations
 
 
 def dependency_problems(jobs: Mapping[str, "JobSpec"], locations: "Locations | None" = None) -> list[Problem]:

@@ -1,0 +1,1 @@
+"""Drawing a workflow: the layered graph layout and the SVG written from it."""

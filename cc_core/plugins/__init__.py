@@ -1,0 +1,1 @@
+"""The contracts plugins implement (job types, schedulers, progress parsers, commands) and how plugins are found."""

@@ -1,0 +1,1 @@
+"""Status stores: the contract (base) and the embedded SQLite store."""
