@@ -10,7 +10,7 @@ import pytest
 from cc_core.errors import WorkflowError
 from cc_core.workflow.model import JobSpec, WorkflowSpec
 from cc_core.workflow.validation import validate_workflow
-from cc_core.workflow.file import dump_workflow, load_workflow, load_workflow_text, save_workflow
+from cc_core.workflow.file import warnings_of, dump_workflow, load_workflow, load_workflow_text, save_workflow
 
 
 def problems_of(path: Path) -> list[str]:
@@ -225,10 +225,15 @@ def test_cloudmesh_file_loads(write_workflow: Callable[..., Path]) -> None:
     spec = load_workflow(path)
     assert spec.name == "cloudmesh"
     assert spec.jobs["start"].script == "start.sh" and spec.jobs["start"].user == "gregor"
+    # no fetch-data.sh, compute.sh, end.sh here: cc runs what exec says, and warns that cloudmesh-cc would not
     assert spec.jobs["fetch-data"].command == "echo fetching"
     assert spec.jobs["compute"].script == "compute.py"
     assert spec.jobs["end"].notebook == "analyse.ipynb"
-    assert spec.jobs["remote"].kind == "ssh" and spec.jobs["remote"].host == "red.example.org"
+    warned = {w.job for w in warnings_of(spec)}
+    assert warned == {"fetch-data", "compute", "end", "remote"}
+    assert all("cloudmesh-cc would run" in str(w) for w in warnings_of(spec))
+    # kind: local with another host runs here: the host is only a label, as in cloudmesh-cc
+    assert spec.jobs["remote"].kind == "local" and spec.jobs["remote"].host == "red.example.org"
     assert spec.jobs["fetch-data"].depends == ["start"]
     assert spec.jobs["compute"].depends == ["fetch-data"]
     assert spec.jobs["remote"].depends == ["fetch-data"]

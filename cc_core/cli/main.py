@@ -45,6 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from cc_core.workflow.file import load_workflow
 
         spec = load_workflow(args.file)
+        _print_warnings(spec)
         engine = prepare_run(spec, scheduler=args.scheduler, max_parallel=args.max_parallel, bus=bus)
     live = _want_live(args)
     from cc_core.cli.live import LiveTable, Row
@@ -286,6 +287,14 @@ def cmd_logs(args: argparse.Namespace) -> int:
         time.sleep(0.2)
 
 
+def _print_warnings(spec: Any) -> None:
+    """What loading found doubtful but runs anyway, on stderr, one line each."""
+    from cc_core.workflow.file import warnings_of
+
+    for warning in warnings_of(spec):
+        sys.stderr.write(f"warning: {warning}\n")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from cc_core.errors import WorkflowError
     from cc_core.workflow.validation import validate_workflow
@@ -294,6 +303,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         spec = load_workflow(args.file)
         validate_workflow(spec)
+        if not args.json:
+            _print_warnings(spec)
     except WorkflowError as exc:
         if args.json:
             _print_json({"valid": False, "problems": [
@@ -303,7 +314,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise
     edges = sum(len(j.depends) for j in spec.jobs.values())
     if args.json:
-        _print_json({"valid": True, "workflow": spec.name, "jobs": len(spec.jobs), "dependencies": edges})
+        from cc_core.workflow.file import warnings_of
+
+        _print_json({"valid": True, "workflow": spec.name, "jobs": len(spec.jobs), "dependencies": edges,
+                     "warnings": [str(w) for w in warnings_of(spec)]})
     else:
         sys.stdout.write(f"{args.file}: workflow '{spec.name}' is valid ({len(spec.jobs)} jobs, {edges} "
                          "dependencies)\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html import escape
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from cc_core.drawing.layout import GraphLayout, layout_graph
 
@@ -134,10 +134,40 @@ def workflow_svg(spec: "WorkflowSpec", jobs: Optional[Sequence["JobRecord"]] = N
     for record in jobs or ():
         states[record.name] = _state_name(record.state)
         progress[record.name] = record.progress
-    labels = {name: job.label for name, job in spec.jobs.items() if job.label}
+    labels = job_labels(spec, jobs)
     details = {name: f"{job.kind} on {job.host}" for name, job in spec.jobs.items()}
     return render_svg(list(spec.jobs), spec.edges(), states=states, progress=progress, labels=labels,
                       colors=spec.colors or None, title=spec.name, details=details)
+
+
+def job_labels(spec: "WorkflowSpec", jobs: Optional[Sequence["JobRecord"]] = None) -> dict[str, str]:
+    """Each labelled job's label, its placeholders (``{name}``, ``{progress}``, ``{now.%H--%M}``, ...) filled from
+    the job and, when given, its record in a run (see :mod:`cc_core.drawing.labels`)."""
+    from cc_core.drawing.labels import LabelTimes, fill_label, has_placeholders
+
+    records = {record.name: record for record in jobs or ()}
+    starts = [r.started for r in records.values() if r.started is not None]
+    ends = [r.ended for r in records.values() if r.ended is not None]
+    run_ended = max(ends) if records and len(ends) == len(records) else None
+    labels: dict[str, str] = {}
+    for name, job in spec.jobs.items():
+        if not job.label:
+            continue
+        if not has_placeholders(job.label):
+            labels[name] = job.label
+            continue
+        record = records.get(name)
+        fields: dict[str, Any] = {**job.model_dump(exclude={"env", "options", "parameters"}), "status": "ready",
+                                  "progress": 0, "exit_code": None}
+        times = LabelTimes(run_started=min(starts) if starts else None, run_ended=run_ended)
+        if record is not None:
+            fields.update(status=_state_name(record.state), state=_state_name(record.state),
+                          progress=record.progress or 0, exit_code=record.exit_code, attempt=record.attempt,
+                          message=record.message or "")
+            times.started, times.ended = record.started, record.ended
+            times.created = times.modified = record.submitted
+        labels[name] = " · ".join(line for line in fill_label(job.label, fields, times).splitlines() if line)
+    return labels
 
 
 def _job(name: str, layout: GraphLayout, state: str, palette: Mapping[str, str], label: str,

@@ -37,6 +37,7 @@ class Locations:
     jobs: dict[str, int] = field(default_factory=dict)
     fields: dict[tuple[str, str], int] = field(default_factory=dict)
     chains: list[int] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     def job(self, name: str, field_name: Optional[str] = None) -> Optional[int]:
         if field_name is not None and (name, field_name) in self.fields:
@@ -153,7 +154,9 @@ def _load_text(text: str, file: Optional[Path], name: Optional[str], directory: 
                                      "'workflow: nodes:')", file=file, line=root.line)])
     locations = Locations(file=file)
     if "workflow" in root.value and isinstance(root.value["workflow"].value, dict):
-        data = _from_cloudmesh(root, locations, problems)
+        from cc_core.workflow.cloudmesh_file import from_cloudmesh
+
+        data = from_cloudmesh(root, locations, problems, directory or (file.resolve().parent if file else Path.cwd()))
     else:
         data = _from_native(root, locations, problems)
     data.setdefault("name", name or "workflow")
@@ -168,6 +171,11 @@ def _load_text(text: str, file: Optional[Path], name: Optional[str], directory: 
 
 def locations_of(spec: WorkflowSpec) -> Locations:
     return getattr(spec, "_locations", None) or Locations(file=Path(spec.source) if spec.source else None)
+
+
+def warnings_of(spec: WorkflowSpec) -> list[Problem]:
+    """What loading found doubtful but ran anyway (e.g. a cloudmesh-cc field that cloudmesh-cc itself ignores)."""
+    return list(locations_of(spec).warnings)
 
 
 def _from_native(root: _Node, loc: Locations, problems: list[Problem]) -> dict[str, Any]:
@@ -271,70 +279,6 @@ def _some(names: dict[str, str], limit: int = 8) -> str:
     keys = list(names)
     text = ", ".join(keys[:limit])
     return text + (", ..." if len(keys) > limit else "")
-
-
-_SUFFIX_TO_FIELD = {".sh": "script", ".bash": "script", ".py": "script", ".ipynb": "notebook"}
-_CLOUDMESH_IGNORED = {"status", "shape", "style", "number", "parent", "progress", "created", "modified", "instance",
-                      "name", "kind", "host", "user", "label", "script", "exec", "venv", "directory"}
-
-
-def _from_cloudmesh(root: _Node, loc: Locations, problems: list[Problem]) -> dict[str, Any]:
-    wf = root.value["workflow"]
-    nodes = wf.value.get("nodes")
-    jobs: dict[str, dict[str, Any]] = {}
-    alias: dict[str, str] = {}
-    if nodes is not None and isinstance(nodes.value, dict):
-        for key, node in nodes.value.items():
-            fields = node.value if isinstance(node.value, dict) else {}
-            raw = {k: _plain(v) for k, v in fields.items()}
-            name = str(raw.get("name") or key)
-            alias[str(key)] = name
-            alias[name] = name
-            loc.jobs[name] = nodes.key_lines[key]
-            for field_name, line in getattr(node, "key_lines", {}).items():
-                loc.fields[(name, field_name)] = line
-            job: dict[str, Any] = {}
-            host = str(raw.get("host") or "localhost")
-            kind = str(raw.get("kind") or "local")
-            if host not in ("local", "localhost", "127.0.0.1") and kind == "local":
-                kind = "ssh"  # cloudmesh-cc says 'local' for remote hosts too
-            job["kind"] = kind
-            job["host"] = "localhost" if host == "local" else host
-            if raw.get("user"):
-                job["user"] = str(raw["user"])
-            if raw.get("label"):
-                job["label"] = str(raw["label"])
-            if raw.get("venv"):
-                job["venv"] = str(raw["venv"])
-            payload = raw.get("script") or raw.get("exec")
-            if payload is not None:
-                payload = str(payload).strip()
-                head = payload.split()[0] if payload.split() else payload
-                suffix = Path(head).suffix.lower()
-                if suffix in _SUFFIX_TO_FIELD and " " not in payload:
-                    job[_SUFFIX_TO_FIELD[suffix]] = payload
-                    if (name, "exec") in loc.fields:
-                        loc.fields[(name, _SUFFIX_TO_FIELD[suffix])] = loc.fields[(name, "exec")]
-                else:
-                    job["command"] = payload
-                    if (name, "exec") in loc.fields:
-                        loc.fields[(name, "command")] = loc.fields[(name, "exec")]
-            if name in jobs:
-                problems.append(loc.problem(f"job '{name}' is defined twice", job=name))
-            jobs[name] = job
-    elif nodes is not None and nodes.value is not None:
-        problems.append(loc.problem("'workflow: nodes:' must be a mapping", line=nodes.line))
-    _add_chains(wf.value.get("dependencies"), jobs, alias, loc, problems)
-    data: dict[str, Any] = {"jobs": jobs}
-    name = root.value.get("name") or wf.value.get("name")
-    if name is not None:
-        data["name"] = str(_plain(name))
-    colors = root.value.get("colors")
-    if colors is not None and isinstance(colors.value, dict):
-        status = _plain(colors.value.get("status")) if "status" in colors.value else _plain(colors)
-        if isinstance(status, dict):
-            data["colors"] = {str(k): str(v) for k, v in status.items()}
-    return data
 
 
 def _build(data: dict[str, Any], loc: Locations, problems: list[Problem]) -> WorkflowSpec:
