@@ -99,6 +99,18 @@ def start_run(spec: WorkflowSpec, *, scheduler: str = "parallel", max_parallel: 
     return RunController(prepare_run(spec, scheduler=scheduler, max_parallel=max_parallel, store=store, bus=bus))
 
 
+class _class_or_instance:
+    """A method that receives the class when called on it and the instance when called on one."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
+        target = owner if instance is None else instance
+        return lambda *args, **kwargs: self.function(target, *args, **kwargs)
+
+
 class Workflow:
     """A workflow built in code (or loaded from a file) that can be run, inspected and exported."""
 
@@ -107,12 +119,14 @@ class Workflow:
                                  workflow_dir=str(Path(directory or Path.cwd()).resolve()))
         self._controller: Optional[RunController] = None
 
-    @classmethod
-    def load(cls, path: str | Path) -> "Workflow":
+    @_class_or_instance
+    def load(target: "Workflow | type[Workflow]", path: str | Path) -> "Workflow":
+        """Load a workflow file: ``Workflow.load(path)`` returns a new workflow; ``wf.load(path)`` on a workflow
+        fills that workflow (it never leaves it silently empty)."""
         from cc_core.workflow.file import load_workflow
 
         spec = load_workflow(path)
-        wf = cls.__new__(cls)
+        wf = target if isinstance(target, Workflow) else target.__new__(target)
         wf.spec = spec
         wf._controller = None
         return wf

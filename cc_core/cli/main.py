@@ -287,6 +287,16 @@ def cmd_logs(args: argparse.Namespace) -> int:
         time.sleep(0.2)
 
 
+def cmd_progress(args: argparse.Namespace) -> int:
+    from cc_core.plugins.progress import progress_line
+
+    if not 0 <= args.progress <= 100:
+        raise CCError(f"progress is a number from 0 to 100, not {args.progress:g}")
+    sys.stdout.write(progress_line(args.progress, args.msg, args.status) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
 def _print_warnings(spec: Any) -> None:
     """What loading found doubtful but runs anyway, on stderr, one line each."""
     from cc_core.workflow.file import warnings_of
@@ -588,6 +598,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_plugins)
 
+    p = sub.add_parser("progress", help="print a progress line (for a job's script to call)",
+                       description="Print the line that reports a job's progress, e.g. "
+                       "'# cc status=running progress=40 msg=\"epoch 2/5\"'. A job's script calls it where "
+                       "cloudmesh-cc scripts call 'cms progress 40'; Python code calls cc_core.report_progress.")
+    p.add_argument("progress", type=float, help="0 to 100")
+    p.add_argument("--msg", "-m", default=None, help="a short message shown beside the progress bar")
+    p.add_argument("--status", default="running", help="what the job says of itself (informational)")
+    p.set_defaults(handler=cmd_progress)
+
     p = sub.add_parser("kill", help="kill a run or one job", description="Kill a run (or one job and skip its "
                        "descendants), whichever process drives it.")
     p.add_argument("run")
@@ -653,8 +672,8 @@ def _version() -> str:
         return "unknown"
 
 
-BUILTIN_COMMANDS = frozenset({"run", "status", "list", "logs", "validate", "export", "plugins", "kill", "show-script",
-                              "add-job", "remove-job", "add-dependency", "remove-dependency"})
+BUILTIN_COMMANDS = frozenset({"run", "status", "list", "logs", "validate", "export", "plugins", "kill", "progress",
+                              "show-script", "add-job", "remove-job", "add-dependency", "remove-dependency"})
 
 
 def _builtin(argv: Sequence[str]) -> bool:

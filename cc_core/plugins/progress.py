@@ -45,6 +45,18 @@ class ProgressParser(ABC):
         parser's."""
 
 
+def progress_line(progress: Optional[float] = None, message: Optional[str] = None, status: str = "running") -> str:
+    """The line a job prints to report progress: ``# cc status=running progress=40 msg="epoch 2/5"``."""
+    parts = ["# cc", f"status={status}"]
+    if progress is not None:
+        value = max(0.0, min(100.0, float(progress)))
+        parts.append(f"progress={int(value) if value.is_integer() else round(value, 2)}")
+    if message:
+        text = " ".join(str(message).split()).replace("\\", "\\\\").replace('"', '\\"')
+        parts.append(f'msg="{text}"')
+    return " ".join(parts)
+
+
 _KEY_VALUES = re.compile(r"""([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
 
 

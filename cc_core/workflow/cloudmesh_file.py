@@ -76,6 +76,7 @@ def _job_from_node(name: str, raw: dict[str, Any], directory: Path, loc: Locatio
             what += f"; '{asked[0]}: {asked[1]}' does not exist either"
         problems.append(loc.problem(f"no script to run: {what} is not in {directory}", job=name,
                                     field_name=asked[0] if asked else None))
+        job.update(_runs(derived))   # said once here, not again as a job that runs nothing
     return job
 
 
