@@ -231,3 +231,49 @@ def test_ccw_progress_prints_the_progress_line(cc_home: Path, write_workflow: Ca
     (job,) = json.loads(result.stdout)["jobs"]
     assert job["state"] == "done" and job["message"] == "half way"
     assert "# cc status=running progress=55 msg=\"half way\"" in _ccw("logs", "reporting", "step").stdout
+
+
+def test_exec_all_mnist_and_slurm_shapes_run(cc_home: Path, tmp_path: Path) -> None:
+    """tests/workflow-exec/source-exec-all.yaml, tests/mnist/mnist.yaml and tests/workflow-slurm's file of
+    cloudmesh-cc: nodes without 'name:', a chain through a node only the chain names, 'dependencies: {}', a chain
+    of one name, and 'kind: local' on host rivanna."""
+    folder = tmp_path / "exec"
+    _scripts(folder, "c.sh", "example_mlp_mnist.sh")
+    _scripts(tmp_path / "slurm", "slurm.sh")
+    (folder / "b.py").write_text("print('# cloudmesh status=running progress=60 pid=1')\n")
+    (folder / "a.ipynb").write_text(json.dumps(NOTEBOOK))
+    (folder / "exec.yaml").write_text(textwrap.dedent("""
+        workflow:
+          nodes:
+            start: {label: start, kind: local, host: local, exec: "echo start"}
+            a: {label: a.ipynb, kind: local, host: local, exec: a.ipynb}
+            b: {label: b.py, kind: local, host: local, exec: b.py}
+            c: {label: c.sh, kind: local, host: local, exec: c.sh}
+            end: {label: end, kind:  local, host: local, exec: "echo end"}
+          dependencies:
+            - start,example_mlp_mnist,end
+    """))
+    (folder / "mnist.yaml").write_text(textwrap.dedent("""
+        workflow:
+          nodes:
+            start: {label: start, kind: local, host: local, exec: echo start, name: start}
+            end: {label: stop, kind: local, host: local, exec: echo end, name: end}
+          dependencies: {}
+    """))
+    (tmp_path / "slurm" / "slurm.yaml").write_text(
+        "workflow:\n  nodes:\n    c:\n      {name: c, user: jp, host: rivanna, kind: local, status: ready, "
+        "label: job-1-label, script: slurm.sh}\n  dependencies:\n    - c\n")
+    expected = {"exec": {"start": "done", "a": "done", "b": "done", "c": "done", "end": "done",
+                         "example_mlp_mnist": "done"},
+                "mnist": {"start": "done", "end": "done"},
+                "slurm": {"c": "done"}}
+    for name, states in expected.items():
+        result = _ccw("run", str((tmp_path / "slurm" if name == "slurm" else folder) / f"{name}.yaml"), "--json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert {j["name"]: j["state"] for j in json.loads(result.stdout)["jobs"]} == states
+    spec = load_workflow(folder / "exec.yaml")
+    assert spec.jobs["example_mlp_mnist"].script == "example_mlp_mnist.sh"
+    assert spec.jobs["end"].depends == ["example_mlp_mnist"] and spec.jobs["a"].notebook == "a.ipynb"
+    # no c.sh beside it: cloudmesh-cc would fail; cc runs the script the file names, with a warning
+    slurm = load_workflow(tmp_path / "slurm" / "slurm.yaml")
+    assert slurm.jobs["c"].script == "slurm.sh" and slurm.jobs["c"].host == "rivanna" and warnings_of(slurm)
