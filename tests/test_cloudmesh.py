@@ -277,3 +277,18 @@ def test_exec_all_mnist_and_slurm_shapes_run(cc_home: Path, tmp_path: Path) -> N
     # no c.sh beside it: cloudmesh-cc would fail; cc runs the script the file names, with a warning
     slurm = load_workflow(tmp_path / "slurm" / "slurm.yaml")
     assert slurm.jobs["c"].script == "slurm.sh" and slurm.jobs["c"].host == "rivanna" and warnings_of(slurm)
+
+
+def test_notebook_in_a_venv_without_the_runner_is_found_by_validate(tmp_path: Path) -> None:
+    import venv
+
+    bare = tmp_path / "ENV3"
+    venv.EnvBuilder(with_pip=False).create(bare)
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    (folder / "d.ipynb").write_text(json.dumps(NOTEBOOK))
+    (folder / "flow.yaml").write_text(f"workflow:\n  nodes:\n    d.ipynb: {{name: d.ipynb, venv: {bare}}}\n")
+    result = _ccw("validate", str(folder / "flow.yaml"))
+    assert result.returncode == 2
+    assert "lacks cc's notebook runner" in result.stderr and f"{bare}/bin/pip install" in result.stderr
+    assert "flow.yaml:3" in result.stderr and "d.ipynb" in result.stderr

@@ -62,7 +62,9 @@ class LocalJobType(JobType):
             problems.append(f"python '{job.python}' does not exist")
         if job.venv and not Path(os.path.expanduser(job.venv)).is_dir():
             problems.append(f"venv '{job.venv}' does not exist")
-        if job.notebook:
+        if job.notebook and (job.venv or job.python):
+            problems.extend(_notebook_runner_problems(job))
+        elif job.notebook:
             try:
                 import nbclient  # noqa: F401
             except ImportError:
@@ -189,3 +191,35 @@ def _on_path(program: str) -> bool:
 
 
 __all__ = ["LocalJobType", "python_for"]
+
+
+_RUNNER_CHECKED: dict[str, Optional[str]] = {}
+
+
+def _notebook_runner_problems(job: JobSpec) -> list[str]:
+    """A notebook job with its own ``venv``/``python`` runs cc's notebook runner (``cc_local.notebook``, which needs
+    nbclient) with that interpreter: say before the run, not inside it, when that interpreter lacks it."""
+    python = _interpreter(job)
+    if python is None or not Path(python).exists() and not _on_path(python):
+        return []    # a missing interpreter is reported on its own
+    if python not in _RUNNER_CHECKED:
+        try:
+            probe = subprocess.run([python, "-c", "import cc_local.notebook, nbclient"], capture_output=True,
+                                   text=True, timeout=60, stdin=subprocess.DEVNULL)
+            _RUNNER_CHECKED[python] = None if probe.returncode == 0 else (probe.stderr.strip().splitlines() or [""])[-1]
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            _RUNNER_CHECKED[python] = str(exc)
+    missing = _RUNNER_CHECKED[python]
+    if missing is None:
+        return []
+    where = f"venv '{job.venv}'" if job.venv else f"python '{job.python}'"
+    pip = (str(Path(python).with_name("pip")) if job.venv else f"{python} -m pip")
+    return [f"the notebook runs with the Python of {where}, which lacks cc's notebook runner ({missing}): "
+            f"install it there with: {pip} install 'cc-plugin-local[notebook]' (from cc's plugins/local folder)"]
+
+
+def _interpreter(job: JobSpec) -> Optional[str]:
+    if job.venv:
+        venv = Path(os.path.expanduser(job.venv))
+        return str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+    return os.path.expanduser(job.python) if job.python else None
