@@ -107,7 +107,7 @@ class LocalJobType(JobType):
 
     def _spawn(self, plan: ProcessPlan, log: int, key: str) -> "subprocess.Popen[bytes]":
         try:
-            return subprocess.Popen(plan.argv, cwd=plan.cwd, env=plan.env, stdin=self._devnull(), stdout=log,
+            return subprocess.Popen(plan.program, cwd=plan.cwd, env=plan.env, stdin=self._devnull(), stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=plan.new_session,
                                     creationflags=plan.creation_flags, close_fds=True)
         except FileNotFoundError as exc:

@@ -12,7 +12,7 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from cc_core.plugins.jobtype import Launch
 
@@ -27,6 +27,12 @@ class ProcessPlan:
     new_session: bool = True           # POSIX: own session and process group
     creation_flags: int = 0            # Windows: CREATE_NEW_PROCESS_GROUP
     notes: list[str] = field(default_factory=list)
+    command_line: Optional[str] = None  # Windows: the one string CreateProcess gets (built for cmd.exe's rules)
+
+    @property
+    def program(self) -> "list[str] | str":
+        """What to hand to ``subprocess.Popen``: the command line string on Windows, the argument list elsewhere."""
+        return self.command_line if self.command_line is not None else self.argv
 
 
 def attempt_files(job_dir: Path, attempt: int) -> tuple[Path, Path]:
@@ -59,7 +65,7 @@ def job_argv(launch: Launch, platform: str = sys.platform) -> list[str]:
     if suffix == ".py":
         return [python_for(launch, platform), str(script), *job.args]
     if suffix in (".sh", ".bash"):
-        shell = "bash" if platform != "win32" else "bash.exe"
+        shell = "bash" if platform != "win32" else (windows_bash(os.environ) or "bash.exe")
         return [shell, str(script), *job.args]
     if platform == "win32" and suffix in (".bat", ".cmd"):
         return ["cmd.exe", "/d", "/c", str(script), *job.args]
@@ -96,11 +102,14 @@ def plan_process(launch: Launch, base_env: Optional[Mapping[str, str]] = None,
     if not os.path.isabs(cwd):
         cwd = str(launch.workflow_dir / cwd)
     if platform == "win32":
-        inner = " ".join(_quote_windows(a) for a in job_argv(launch, platform))
-        # cmd.exe expands %ERRORLEVEL% late only through 'call'; the runner writes the pid file itself.
-        script = f'{inner} & call echo %^ERRORLEVEL%> "%CC_EXIT_FILE%"'
-        return ProcessPlan(["cmd.exe", "/d", "/s", "/c", script], cwd, env, str(pid_file), str(exit_file),
-                           new_session=False, creation_flags=0x00000200)
+        from cc_local.windows_command import command_in_own_shell, program_line, wrapped_body, wrapped_line
+
+        # a command is cmd syntax already (run by a cmd of its own, so that its 'exit' ends only that one); anything
+        # else is a program with arguments, quoted for cmd.exe's rules. The runner writes the pid file itself.
+        inner = command_in_own_shell(job.command) if job.command else program_line(job_argv(launch, platform))
+        return ProcessPlan(["cmd.exe", "/d", "/s", "/c", wrapped_body(inner)], cwd, env, str(pid_file),
+                           str(exit_file), new_session=False, creation_flags=_WINDOWS_FLAGS,
+                           command_line=wrapped_line(inner))
     prologue = "echo $$ >\"$CC_PID_FILE\"; trap 'echo $? >\"$CC_EXIT_FILE\"' EXIT\n"
     if job.command:
         argv = ["/bin/sh", "-c", prologue + job.command]
@@ -109,10 +118,34 @@ def plan_process(launch: Launch, base_env: Optional[Mapping[str, str]] = None,
     return ProcessPlan(argv, cwd, env, str(pid_file), str(exit_file))
 
 
-def _quote_windows(arg: str) -> str:
-    if arg and not any(c in arg for c in ' \t"&|<>^'):
-        return arg
-    return '"' + arg.replace('"', '""') + '"'
+# CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW: the job has no console of its own to be closed with the terminal
+# that started cc, so it outlives a detached runner; Ctrl-Break reaches its group only
+_WINDOWS_FLAGS = 0x00000200 | 0x08000000
+
+
+def windows_bash(environ: Mapping[str, str], is_file: Callable[[str], bool] = os.path.isfile) -> Optional[str]:
+    """The bash that runs ``.sh`` jobs on Windows: ``CC_BASH``, else Git for Windows' bash, else a ``bash.exe`` on
+    PATH that is not WSL's launcher (``System32\\bash.exe`` starts WSL, which cannot open a ``C:\\`` path)."""
+    if environ.get("CC_BASH"):
+        return environ["CC_BASH"]
+    for root in ("ProgramFiles", "ProgramW6432", "ProgramFiles(x86)"):
+        if environ.get(root):
+            candidate = environ[root].rstrip("\\") + r"\Git\bin\bash.exe"
+            if is_file(candidate):
+                return candidate
+    if environ.get("LOCALAPPDATA"):
+        candidate = environ["LOCALAPPDATA"].rstrip("\\") + r"\Programs\Git\bin\bash.exe"
+        if is_file(candidate):
+            return candidate
+    system = (environ.get("SystemRoot") or r"C:\Windows").rstrip("\\").lower()
+    for folder in (environ.get("PATH") or "").split(";"):
+        folder = folder.strip().strip('"').rstrip("\\")
+        if not folder or folder.lower() in (system + r"\system32", system + r"\sysnative"):
+            continue
+        candidate = folder + r"\bash.exe"
+        if is_file(candidate):
+            return candidate
+    return None
 
 
 def describe(plan: ProcessPlan) -> str:
