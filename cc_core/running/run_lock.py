@@ -25,8 +25,7 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")
         if not _try_lock(handle, exclusive=True):
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = _holder(handle)
             handle.close()
             raise RunLockedError(f"run {run_id} is already being driven by {holder}",
                                  hint=f"follow it with 'ccw status {run_id}', or stop it with 'ccw kill {run_id}'")
@@ -61,26 +60,41 @@ def is_driven(run_dir: Path) -> bool:
         handle.close()
 
 
+def _holder(handle: IO[str]) -> str:
+    """Who holds the lock, as the holder wrote it (never an error: the text is only for the message)."""
+    try:
+        handle.seek(0)
+        return handle.read(200).strip() or "another process"
+    except (OSError, ValueError):
+        return "another process"
+
+
 def _hostname() -> str:
     import socket
 
     return socket.gethostname()
 
 
+# Windows locks are mandatory: a locked byte cannot even be read by another process. The lock therefore sits on a
+# byte far past the holder's text ("process P on HOST"), which any process can still read for the message.
+WINDOWS_LOCK_OFFSET = 1 << 20
+
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows
     import msvcrt
 
     def _try_lock(handle: IO[str], exclusive: bool) -> bool:
         try:
-            handle.seek(0)
+            handle.seek(WINDOWS_LOCK_OFFSET)
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
             return True
         except OSError:
             return False
+        finally:
+            handle.seek(0)
 
     def _unlock(handle: IO[str]) -> None:
         try:
-            handle.seek(0)
+            handle.seek(WINDOWS_LOCK_OFFSET)
             msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
         except OSError:
             pass
