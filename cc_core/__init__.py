@@ -14,7 +14,8 @@ from cc_core.plugins.hookspecs import hookimpl
 
 _LAZY = {
     # workflows, runs and their states
-    "Workflow": "cc_core.api", "RunController": "cc_core.api", "start_run": "cc_core.api",
+    "Workflow": "cc_core.api", "RunController": "cc_core.api", "start_run": "cc_core.api", "rerun": "cc_core.api",
+    "diff_runs": "cc_core.cache.diff", "register_key_part": "cc_core.cache.key",
     "load_workflow": "cc_core.workflow.file", "JobSpec": "cc_core.workflow.model",
     "WorkflowSpec": "cc_core.workflow.model", "JobState": "cc_core.states", "RunState": "cc_core.states",
     # errors

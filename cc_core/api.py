@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from cc_core.running.engine import Engine
 from cc_core.errors import CCError, Problem, WorkflowError
@@ -92,11 +92,26 @@ class RunController:
 
 
 def start_run(spec: WorkflowSpec, *, scheduler: str = "parallel", max_parallel: Optional[int] = None,
-              store: Optional[StatusStore] = None, bus: Optional[EventBus] = None) -> RunController:
-    """Validate ``spec``, record a new run and drive it in a background thread."""
+              store: Optional[StatusStore] = None, bus: Optional[EventBus] = None,
+              force: Sequence[str] = ()) -> RunController:
+    """Validate ``spec``, record a new run and drive it in a background thread. ``force``: jobs that run even when
+    their cache has a result."""
     from cc_core.running.runner import prepare_run
 
-    return RunController(prepare_run(spec, scheduler=scheduler, max_parallel=max_parallel, store=store, bus=bus))
+    return RunController(prepare_run(spec, scheduler=scheduler, max_parallel=max_parallel, store=store, bus=bus,
+                                     force=force))
+
+
+def rerun(run: str | int, *, stored: bool = False, jobs: Sequence[str] = (), max_parallel: Optional[int] = None,
+          force: Sequence[str] = (), store: Optional[StatusStore] = None,
+          bus: Optional[EventBus] = None) -> RunController:
+    """Continue a run that ended failed or killed as a new run linked to it (``rerun_of``), in a background thread:
+    its done jobs are carried over, failed, killed and skipped ones (and ``jobs`` with everything below them) run
+    again. The workflow file the run came from is read again unless ``stored``. See docs/states.md, "Rerun"."""
+    from cc_core.running.rerun import prepare_rerun
+
+    return RunController(prepare_rerun(run, stored=stored, jobs=jobs, max_parallel=max_parallel, force=force,
+                                       store=store, bus=bus))
 
 
 class _class_or_instance:
@@ -205,16 +220,30 @@ class Workflow:
 
         validate_workflow(self.spec)
 
-    def start(self, *, scheduler: str = "parallel", max_parallel: Optional[int] = None) -> RunController:
-        """Start a run in the background and return its controller."""
+    def start(self, *, scheduler: str = "parallel", max_parallel: Optional[int] = None,
+              force: Sequence[str] = ()) -> RunController:
+        """Start a run in the background and return its controller (``force``: jobs that ignore the cache)."""
         self._controller = start_run(self.spec.model_copy(deep=True), scheduler=scheduler,
-                                     max_parallel=max_parallel)
+                                     max_parallel=max_parallel, force=force)
         return self._controller
 
     def run(self, *, scheduler: str = "parallel", max_parallel: Optional[int] = None,
-            timeout: Optional[float] = None) -> RunState:
+            timeout: Optional[float] = None, force: Sequence[str] = ()) -> RunState:
         """Run the workflow to its end; returns the run's state (``done`` when every job is done)."""
-        return self.start(scheduler=scheduler, max_parallel=max_parallel).wait(timeout)
+        return self.start(scheduler=scheduler, max_parallel=max_parallel, force=force).wait(timeout)
+
+    def rerun(self, *, jobs: Sequence[str] = (), max_parallel: Optional[int] = None,
+              force: Sequence[str] = ()) -> RunController:
+        """Continue this workflow's latest run (it must have ended) with the workflow as it is now: its done jobs
+        are carried over, the rest, ``jobs`` and everything below them run again. Returns the new run's controller."""
+        from cc_core.running.rerun import prepare_rerun
+
+        if self._running():
+            raise CCError(f"workflow '{self.name}' has a run going in this process", hint="wait for it first")
+        ref = self.run_id if self.run_id is not None else self.name
+        self._controller = RunController(prepare_rerun(ref, jobs=jobs, spec=self.spec.model_copy(deep=True),
+                                                       max_parallel=max_parallel, force=force))
+        return self._controller
 
     def kill(self, job: Optional[str] = None) -> None:
         """Kill the current run (or one job of it)."""

@@ -17,7 +17,7 @@ class JobState(str, Enum):
     QUEUED = "queued"        # handed to its job type; not running yet (e.g. SLURM pending)
     RUNNING = "running"
     RETRYING = "retrying"    # an attempt failed, the next one waits for its retry delay
-    DONE = "done"            # exit code 0
+    DONE = "done"            # exit code 0, or carried / cached (the record's origin says from where)
     FAILED = "failed"        # non-zero exit code, could not start, timeout, or lost
     KILLED = "killed"        # cancelled by a user
     SKIPPED = "skipped"      # an ancestor failed or was killed; never ran
@@ -51,7 +51,7 @@ _RANK = {
 # Allowed transitions. A job never leaves a final state within a run.
 JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.READY: frozenset({JobState.QUEUED, JobState.RUNNING, JobState.FAILED, JobState.KILLED,
-                               JobState.SKIPPED}),
+                               JobState.SKIPPED, JobState.DONE}),   # done: cached, never ran here
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.DONE, JobState.FAILED, JobState.KILLED,
                                 JobState.RETRYING, JobState.SKIPPED}),  # skipped: handed over early, parent failed
     JobState.RUNNING: frozenset({JobState.DONE, JobState.FAILED, JobState.KILLED, JobState.RETRYING}),

@@ -13,6 +13,7 @@ from cc_core.states import JobState
 STATE_STYLE = {
     "ready": "dim", "queued": "yellow", "running": "bold cyan", "retrying": "magenta", "done": "green",
     "failed": "bold red", "killed": "red", "skipped": "dim red",
+    "done (cached)": "blue", "done (carried)": "dim green",
 }
 MAX_ROWS = 40
 
@@ -49,7 +50,7 @@ class LiveTable:
                 row = self.rows.get(event.job)
                 if row is None:
                     row = self.rows[event.job] = Row(event.job, "", "")
-                row.state = event.state.value
+                row.state = f"{event.state.value} ({event.origin})" if event.origin else event.state.value
                 row.attempt = event.attempt
                 if event.state in (JobState.QUEUED,):
                     row.started, row.ended, row.progress = None, None, None

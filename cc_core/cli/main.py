@@ -31,8 +31,12 @@ def _fmt_time(value: Optional[float]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------ run
+def _names(values: Optional[Sequence[str]]) -> list[str]:
+    """Job names from repeated and comma-separated options (``--force a,b --force c``)."""
+    return [name.strip() for value in values or () for name in value.split(",") if name.strip()]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from cc_core.api import RunController
     from cc_core.running.events import EventBus
     from cc_core.running.runner import prepare_resume, prepare_run
 
@@ -46,13 +50,42 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         spec = load_workflow(args.file)
         _print_warnings(spec)
-        engine = prepare_run(spec, scheduler=args.scheduler, max_parallel=args.max_parallel, bus=bus)
+        engine = prepare_run(spec, scheduler=args.scheduler, max_parallel=args.max_parallel, bus=bus,
+                             force=_names(args.force))
+    return _drive(engine, bus, args)
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from cc_core.running.events import EventBus
+    from cc_core.running.rerun import prepare_rerun
+
+    bus = EventBus()
+    engine = prepare_rerun(args.run, stored=args.stored, jobs=_names(args.jobs), bus=bus,
+                           max_parallel=args.max_parallel, force=_names(args.force))
+    if not args.json and not args.quiet:
+        records = list(engine.records())
+        carried = sum(1 for r in records if r.origin)
+        sys.stdout.write(f"run {engine.run.id} continues run {engine.run.rerun_of}: {carried} jobs carried over, "
+                         f"{len(records) - carried} to run\n")
+        sys.stdout.flush()
+    return _drive(engine, bus, args)
+
+
+def state_label(state: str, origin: Optional[dict[str, Any]]) -> str:
+    """``done (cached)`` and ``done (carried)`` for jobs whose result comes from another run."""
+    return f"{state} ({origin['how']})" if origin and state == "done" else state
+
+
+def _drive(engine: Any, bus: Any, args: argparse.Namespace) -> int:
+    """Follow a prepared run to its end (live table or plain lines) and say how it ended."""
+    from cc_core.api import RunController
+
     live = _want_live(args)
     from cc_core.cli.live import LiveTable, Row
 
     table = LiveTable(engine.run.workflow, engine.run.id,
-                      [Row(r.name, r.host, r.kind, r.state.value, r.attempt, r.progress, r.started, r.ended,
-                           r.exit_code, r.reason) for r in engine.records()])
+                      [Row(r.name, r.host, r.kind, state_label(r.state.value, r.origin), r.attempt, r.progress,
+                           r.started, r.ended, r.exit_code, r.reason) for r in engine.records()])
     bus.subscribe(table.on_event)
     if not live and not args.json and not args.quiet:
         bus.subscribe(_plain_printer(engine.run.id))
@@ -95,7 +128,8 @@ def _plain_printer(run_id: int) -> Callable[[Any], None]:
         if isinstance(event, JobStateChanged) and (event.state.is_final or event.state.value == "retrying"):
             extra = f" (exit {event.exit_code})" if event.exit_code not in (None, 0) else ""
             why = f": {event.reason}" if event.reason and event.state.value != "done" else ""
-            sys.stdout.write(f"run {run_id}: {event.job} {event.state.value}{extra}{why}\n")
+            state = f"{event.state.value} ({event.origin})" if event.origin else event.state.value
+            sys.stdout.write(f"run {run_id}: {event.job} {state}{extra}{why}\n")
             sys.stdout.flush()
     return show
 
@@ -206,14 +240,17 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     console = Console()
     table = Table(title=f"run {status['id']} of {status['workflow']}: {status['state']}"
-                        + (f" ({status['reason']})" if status.get("reason") else ""), title_justify="left")
+                        + (f" ({status['reason']})" if status.get("reason") else "")
+                        + (f", rerun of run {status['rerun_of']}" if status.get("rerun_of") else ""),
+                  title_justify="left")
     for column in ("job", "kind", "host", "state", "attempt", "progress", "exit", "started", "reason"):
         table.add_column(column)
     for job in status["jobs"]:
         if args.job and job["name"] != args.job:
             continue
         table.add_row(job["name"], job["kind"], job["host"],
-                      f"[{STATE_STYLE.get(job['state'], '')}]{job['state']}[/]", str(job["attempt"]),
+                      f"[{STATE_STYLE.get(job['state'], '')}]{state_label(job['state'], job.get('origin'))}[/]",
+                      str(job["attempt"]),
                       "" if job["progress"] is None else f"{job['progress']:.0f}%",
                       "" if job["exit_code"] is None else str(job["exit_code"]), _fmt_time(job["started"]),
                       job["reason"] or job["detail"] or "")
@@ -400,6 +437,23 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from cc_core.cache.diff import diff_runs
+
+    run_a, run_b, found = diff_runs(args.a, args.b)
+    if args.json:
+        _print_json({"a": run_a.id, "b": run_b.id, "jobs": [d.to_json() for d in found]})
+        return 0
+    if not found:
+        sys.stdout.write(f"runs {run_a.id} and {run_b.id}: no job differs\n")
+        return 0
+    sys.stdout.write(f"jobs that differ between run {run_a.id} and run {run_b.id}:\n")
+    width = max(len(d.job) for d in found)
+    for difference in found:
+        sys.stdout.write(f"  {difference.job:<{width}}  {', '.join(difference.why)}\n")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------------------ control
 def cmd_kill(args: argparse.Namespace) -> int:
     from cc_core.running.control import kill
@@ -556,10 +610,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default="parallel", help="scheduler name (default: parallel; see ccw plugins)")
     p.add_argument("--max-parallel", "-j", type=int, default=None, help="jobs at once (default: CPU count)")
     p.add_argument("--resume", metavar="RUN", help="continue a run whose runner died or detached")
-    p.add_argument("--json", action="store_true", help="print the final status as JSON")
-    p.add_argument("--quiet", "-q", action="store_true", help="print nothing; the exit code tells")
-    p.add_argument("--no-live", action="store_true", help="print a line per finished job instead of a live table")
+    p.add_argument("--force", action="append", metavar="JOB", help="run JOB even if its cache has a result "
+                   "(repeat, or JOB,JOB)")
+    _follow_options(p)
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("rerun", help="continue a failed or killed run as a new run",
+                       description="Continue a run that ended failed or killed as a new run linked to it: done jobs "
+                                   "are carried over, failed, killed and skipped ones run again. The workflow file "
+                                   "is read again, so: fix the script, rerun. Exit codes as for run.")
+    p.add_argument("run", help="run id or workflow name (its latest run)")
+    p.add_argument("--stored", action="store_true", help="use the definition as it was run, not the file as it is")
+    p.add_argument("--jobs", action="append", metavar="JOB,...", help="run these jobs and everything below them "
+                   "again, even if they were done")
+    p.add_argument("--force", action="append", metavar="JOB", help="run JOB even if its cache has a result")
+    p.add_argument("--max-parallel", "-j", type=int, default=None, help="jobs at once")
+    _follow_options(p)
+    p.set_defaults(handler=cmd_rerun)
+
+    p = sub.add_parser("diff", help="which jobs of two runs differ, and why",
+                       description="Compare two runs job by job: definition, dependencies, script and input "
+                                   "content (for jobs with the cache on), and parents that differ.")
+    p.add_argument("a", help="run id or workflow name")
+    p.add_argument("b", help="run id or workflow name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_diff)
 
     p = sub.add_parser("status", help="show a run's jobs", description="Show a run's jobs and states.")
     p.add_argument("run", nargs="?", help="run id or workflow name (latest run); none: list runs")
@@ -650,6 +725,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _follow_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the final status as JSON")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing; the exit code tells")
+    p.add_argument("--no-live", action="store_true", help="print a line per finished job instead of a live table")
+
+
 class _VersionAction(argparse.Action):
     """``--version``, which looks the version up only when asked (the lookup reads package metadata)."""
 
@@ -672,8 +753,8 @@ def _version() -> str:
         return "unknown"
 
 
-BUILTIN_COMMANDS = frozenset({"run", "status", "list", "logs", "validate", "export", "plugins", "kill", "progress",
-                              "show-script", "add-job", "remove-job", "add-dependency", "remove-dependency"})
+BUILTIN_COMMANDS = frozenset({"run", "rerun", "diff", "status", "list", "logs", "validate", "export", "plugins", "kill",
+                              "progress", "show-script", "add-job", "remove-job", "add-dependency", "remove-dependency"})
 
 
 def _builtin(argv: Sequence[str]) -> bool:

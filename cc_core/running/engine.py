@@ -32,6 +32,7 @@ from cc_core.running.events import (Event, EventBus, JobLog, JobProgress, JobSta
 from cc_core.plugins.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogChunk, LogRequest
 from cc_core.workflow.model import JobSpec, WorkflowSpec
 from cc_core.plugins.progress import LineScanner
+from cc_core.running.gate import JobGate
 from cc_core.running.run_lock import RunLock
 from cc_core.plugins.scheduler import ReadyJob, Scheduler, Slots
 from cc_core.states import JobState, RunState, can_move
@@ -55,6 +56,7 @@ class _Job:
     deadline: Optional[float] = None
     early: bool = False                   # handed to its job type before its parents ended (submit_after)
     early_updates: list[JobUpdate] = field(default_factory=list)   # heard of before the handle arrived
+    gated: bool = False                   # the run's gate was asked whether it needs to run
 
     @property
     def name(self) -> str:
@@ -99,8 +101,10 @@ class Engine:
 
     def __init__(self, *, store: StatusStore, run: RunRecord, spec: WorkflowSpec, job_types: dict[str, JobType],
                  scheduler: Scheduler, scanner: LineScanner, bus: Optional[EventBus] = None,
-                 records: Optional[list[JobRecord]] = None) -> None:
+                 records: Optional[list[JobRecord]] = None, gate: Optional[JobGate] = None) -> None:
         self.store = store
+        self.gate = gate              # decides before a job is scheduled whether it needs to run (the cache)
+        self._at_gate: deque[_Job] = deque()
         self.run = run
         self.spec = spec
         self.job_types = job_types
@@ -231,6 +235,7 @@ class Engine:
     def _tick(self, now: float) -> None:
         self._fire_timers(now)
         self._poll(now)
+        self._pass_gate()
         self._schedule()
         self._flush()
 
@@ -239,6 +244,8 @@ class Engine:
         never be done, so the run is over."""
         if self._detach or self.error is not None:
             return True
+        if self._at_gate:
+            return False
         if not self.schedule_new:
             return not (self.active_jobs or self._resume_pending)
         return not (self.active_jobs or self.ready or self._retrying or self._resume_pending)
@@ -354,7 +361,7 @@ class Engine:
         self._dirty[job.name] = record
         self._transitions.append(Transition(self.run.id, job.name, record.attempt, state, now, exit_code, reason))
         self._events.append(JobStateChanged(self.run.id, now, job.name, state, old, record.attempt, exit_code,
-                                            reason))
+                                            reason, (record.origin or {}).get("how") if state.is_final else None))
         if state is JobState.RUNNING:
             self._schedule_deadline(job)
         if state.is_active:
@@ -371,6 +378,8 @@ class Engine:
         elif old is JobState.RETRYING:
             self._retrying.discard(job.name)
         if state is JobState.DONE:
+            if self.gate is not None and record.origin is None:
+                self.gate.after_done(job.spec, record)
             for child in job.children:
                 self._parent_done(self.jobs[child])
         elif cascade and state in (JobState.FAILED, JobState.KILLED, JobState.SKIPPED):
@@ -382,9 +391,29 @@ class Engine:
             self._make_ready(child)
 
     def _make_ready(self, job: _Job) -> None:
+        if self.gate is not None and not job.gated:
+            job.gated = True
+            self._at_gate.append(job)   # asked in _pass_gate: iterative, so a long chain of cached jobs is fine
+            return
         if job.ready is None:
             job.ready = ReadyJob(job.name, job.record.kind, job.record.host, job.record.order)
             bisect.insort(self.ready, job.ready, key=lambda r: r.order)
+
+    def _pass_gate(self) -> None:
+        """Ask the gate about every job that just became ready: it runs, or it is done already (cached)."""
+        while self._at_gate:
+            job = self._at_gate.popleft()
+            if self.jobs.get(job.name) is not job or job.state is not JobState.READY or self.gate is None:
+                continue
+            origin = self.gate.before_start(job.spec, job.record, [self.jobs[p].record for p in job.spec.depends])
+            self._dirty[job.name] = job.record
+            if origin is None:
+                self._make_ready(job)
+                continue
+            job.record.origin = origin
+            self._move(job, JobState.DONE, exit_code=0,
+                       reason=f"{origin['how']} from run {origin['run']} (job {origin['job']}, attempt "
+                              f"{origin['attempt']})")
 
     def _unready(self, job: _Job) -> None:
         if job.ready is not None:

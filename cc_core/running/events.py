@@ -41,6 +41,7 @@ class JobStateChanged(Event):
     attempt: int
     exit_code: Optional[int] = None
     reason: Optional[str] = None
+    origin: Optional[str] = None   # "carried" or "cached" for a done job that did not run in this run
 
 
 @dataclass(frozen=True)

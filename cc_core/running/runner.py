@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from cc_core.running.engine import Engine
 from cc_core.running.events import EventBus
@@ -13,7 +13,7 @@ from cc_core.workflow.model import JobSpec, Limits, WorkflowSpec
 from cc_core.plugins.progress import LineScanner
 from cc_core.plugins.scheduler import SchedulerOptions
 from cc_core.states import RunState
-from cc_core.store.base import JobRecord, RunRecord, StatusStore
+from cc_core.store.base import JobRecord, RunRecord, StatusStore, Transition
 from cc_core.workflow.validation import validate_workflow
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def spec_from_data(data: dict[str, Any], directory: str) -> WorkflowSpec:
     jobs = {name: JobSpec(name=name, **fields) for name, fields in (data.get("jobs") or {}).items()}
     return WorkflowSpec(name=data["name"], description=data.get("description", ""), jobs=jobs,
                         limits=Limits(**(data.get("limits") or {})), colors=data.get("colors") or {},
-                        workflow_dir=directory)
+                        cache=data.get("cache"), workflow_dir=directory)
 
 
 def _scheduler(registry: "Registry", name: str, spec: WorkflowSpec, max_parallel: Optional[int]) -> Any:
@@ -49,32 +49,50 @@ def _new_run_dir(home: Path, run_id: int) -> Path:
 
 def prepare_run(spec: WorkflowSpec, *, scheduler: str = DEFAULT_SCHEDULER, max_parallel: Optional[int] = None,
                 store: Optional[StatusStore] = None, registry: Optional["Registry"] = None,
-                bus: Optional[EventBus] = None) -> Engine:
-    """Validate ``spec`` (raising :class:`cc_core.errors.WorkflowError`), record a new run and return its engine."""
+                bus: Optional[EventBus] = None, force: Sequence[str] = (),
+                start: Optional[Callable[[RunRecord, list[JobRecord]], list[Transition]]] = None) -> Engine:
+    """Validate ``spec`` (raising :class:`cc_core.errors.WorkflowError`), record a new run and return its engine.
+
+    ``force``: jobs whose cache is not looked up. ``start``: sets up the new run and its job records before they are
+    recorded (a rerun carries jobs over) and returns their first transitions."""
+    from cc_core.cache.gate import cache_gate
     from cc_core.plugins.registry import get_registry
 
     registry = registry or get_registry()
     home = cc_home()
     job_types = validate_workflow(spec, registry, home)
+    unknown = [name for name in force if name not in spec.jobs]
+    if unknown:
+        from cc_core.errors import Problem, WorkflowError
+
+        raise WorkflowError([Problem("--force names a job the workflow does not have", job=n) for n in unknown])
     chosen = _scheduler(registry, scheduler, spec, max_parallel)
     store = store or open_store(registry, home)
+    options: dict[str, Any] = {"max_parallel": max_parallel}
+    if spec.source:
+        options["source"] = str(Path(spec.source).resolve())
+    if force:
+        options["force"] = list(force)
     run = RunRecord(id=0, workflow=spec.name, state=RunState.RUNNING, scheduler=scheduler,
                     definition=spec.to_data(), workflow_dir=str(spec.directory), run_dir="", created=time.time(),
-                    options={"max_parallel": max_parallel})
+                    options=options)
     from cc_core.workflow.dag import topological_order
 
     order = {n: i for i, n in enumerate(topological_order({n: j.depends for n, j in spec.jobs.items()}))}
     records = [JobRecord(run_id=0, name=n, kind=j.kind, host=j.host, order=order[n]) for n, j in spec.jobs.items()]
-    run = store.create_run(run, records)
+    transitions = start(run, records) if start is not None else []
+    run = store.create_run(run, records, transitions)
     run.run_dir = str(_new_run_dir(home, run.id))
     store.write(run, [], [])
     return Engine(store=store, run=run, spec=spec, job_types=job_types, scheduler=chosen,
-                  scanner=LineScanner(registry.progress_parser_instances()), bus=bus, records=records)
+                  scanner=LineScanner(registry.progress_parser_instances()), bus=bus, records=records,
+                  gate=cache_gate(spec, store, run, home))
 
 
 def prepare_resume(ref: str | int, *, store: Optional[StatusStore] = None, registry: Optional["Registry"] = None,
                    bus: Optional[EventBus] = None, max_parallel: Optional[int] = None) -> Engine:
     """An engine that continues a recorded run: done jobs stay done, running ones are found again."""
+    from cc_core.cache.gate import cache_gate
     from cc_core.plugins.registry import get_registry
 
     registry = registry or get_registry()
@@ -86,7 +104,8 @@ def prepare_resume(ref: str | int, *, store: Optional[StatusStore] = None, regis
     records = store.get_jobs(run.id)
     chosen = _scheduler(registry, run.scheduler, spec, max_parallel or run.options.get("max_parallel"))
     return Engine(store=store, run=run, spec=spec, job_types=job_types, scheduler=chosen,
-                  scanner=LineScanner(registry.progress_parser_instances()), bus=bus, records=records)
+                  scanner=LineScanner(registry.progress_parser_instances()), bus=bus, records=records,
+                  gate=cache_gate(spec, store, run, home))
 
 
 def validate_workflow_kinds(spec: WorkflowSpec, registry: "Registry", home: Path) -> dict[str, Any]:

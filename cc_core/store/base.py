@@ -33,6 +33,7 @@ class RunRecord:
     reason: Optional[str] = None
     seq: int = 0
     definition_version: int = 0       # grows whenever jobs or dependencies of the run change
+    rerun_of: Optional[int] = None    # the run this one continues (``ccw rerun``)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -61,11 +62,26 @@ class JobRecord:
     started: Optional[float] = None
     ended: Optional[float] = None
     seq: int = 0
+    # Where a ``done`` job's result comes from when it did not run in this run: ``{"how": "carried" | "cached",
+    # "run": id, "job": name, "attempt": n}``.
+    origin: Optional[dict[str, Any]] = None
+    cache_key: Optional[str] = None               # the job's cache key, when its cache is on
+    cache_parts: Optional[dict[str, str]] = None  # what went into the key (``ccw diff`` says which part changed)
+    cache_copy: Optional[str] = None              # the cache's own copy of the job's folder, once it is done
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["state"] = self.state.value
         return data
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    """An earlier successful attempt with the same cache key: the job record and the run it belongs to."""
+
+    job: JobRecord
+    run_id: int
+    cache_copy: str
 
 
 @dataclass(frozen=True)
@@ -122,8 +138,10 @@ class StatusStore(ABC):
         """Open (creating if needed) the store at ``location`` (for SQLite, a file path)."""
 
     @abstractmethod
-    def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> RunRecord:
-        """Record a new run and its jobs; returns the run with its new ``id``."""
+    def create_run(self, run: RunRecord, jobs: Sequence[JobRecord],
+                   transitions: Sequence[Transition] = ()) -> RunRecord:
+        """Record a new run, its jobs and their first transitions (jobs carried over by a rerun) in one
+        transaction; returns the run with its new ``id`` (set on the jobs and transitions too)."""
 
     @abstractmethod
     def write(self, run: Optional[RunRecord], jobs: Sequence[JobRecord], transitions: Sequence[Transition],
@@ -178,6 +196,11 @@ class StatusStore(ABC):
     @abstractmethod
     def delete_workflow(self, name: str) -> None:
         """Forget a stored workflow (its runs stay)."""
+
+    def find_cached(self, workflow: str, job: str, key: str) -> list[CacheHit]:
+        """Jobs named ``job`` of runs of ``workflow`` that ended ``done`` with cache key ``key`` and whose folder
+        the cache kept, newest first. A store that keeps no cache keys finds none."""
+        return []
 
     def close(self) -> None:
         """Release connections."""

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Sequence
 from cc_core.errors import RunNotFoundError, StoreError
 from cc_core.plugins.hookspecs import hookimpl
 from cc_core.states import JobState, RunState
-from cc_core.store.base import JobRecord, Request, RunRecord, StatusStore, StoredWorkflow, Transition
+from cc_core.store.base import CacheHit, JobRecord, Request, RunRecord, StatusStore, StoredWorkflow, Transition
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -53,15 +53,29 @@ CREATE TABLE IF NOT EXISTS workflows (
     updated REAL NOT NULL);
 """
 
+# Each step brings a store from the version before it to its own; ``meta.schema`` says where a store is. A store
+# written by an older cc is brought up to date when it is opened (in one transaction, whoever opens it first).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE runs ADD COLUMN rerun_of INTEGER",
+        "ALTER TABLE jobs ADD COLUMN origin TEXT",
+        "ALTER TABLE jobs ADD COLUMN cache_key TEXT",
+        "ALTER TABLE jobs ADD COLUMN cache_parts TEXT",
+        "ALTER TABLE jobs ADD COLUMN cache_copy TEXT",
+        "CREATE INDEX IF NOT EXISTS jobs_by_cache_key ON jobs (cache_key) WHERE cache_key IS NOT NULL"),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
 _JOB_COLUMNS = ("run_id, name, kind, host, ord, state, attempt, progress, message, detail, exit_code, reason, "
-                "handle, log_path, log_offset, submitted, started, ended, seq")
+                "handle, log_path, log_offset, submitted, started, ended, seq, origin, cache_key, cache_parts, "
+                "cache_copy")
 _RUN_COLUMNS = ("id, workflow, state, scheduler, definition, workflow_dir, run_dir, created, started, ended, "
                 "definition_version, "
-                "options, runner_pid, runner_host, reason, seq")
+                "options, runner_pid, runner_host, reason, seq, rerun_of")
+_JOB_SLOTS = ", ".join("?" * len(_JOB_COLUMNS.split(",")))
 
 _JOB_UPDATE = ("UPDATE jobs SET " + ", ".join(f"{c.strip()} = ?" for c in _JOB_COLUMNS.split(",")[2:])
                + " WHERE run_id = ? AND name = ?")
-_RUN_UPSERT = (f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 16)}) ON CONFLICT(id) DO UPDATE SET "
+_RUN_UPSERT = (f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 17)}) ON CONFLICT(id) DO UPDATE SET "
                + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _RUN_COLUMNS.split(",")[1:]))
 
 
@@ -69,28 +83,38 @@ def _job_row(job: JobRecord) -> tuple[Any, ...]:
     return (job.run_id, job.name, job.kind, job.host, job.order, job.state.value, job.attempt, job.progress,
             job.message, job.detail, job.exit_code, job.reason,
             None if job.handle is None else json.dumps(job.handle), job.log_path, job.log_offset, job.submitted,
-            job.started, job.ended, job.seq)
+            job.started, job.ended, job.seq, _dumps(job.origin), job.cache_key, _dumps(job.cache_parts),
+            job.cache_copy)
+
+
+def _dumps(value: Any) -> Optional[str]:
+    return None if value is None else json.dumps(value)
+
+
+def _loads(text: Optional[str]) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def _job(row: sqlite3.Row) -> JobRecord:
     return JobRecord(run_id=row[0], name=row[1], kind=row[2], host=row[3], order=row[4], state=JobState(row[5]),
                      attempt=row[6], progress=row[7], message=row[8], detail=row[9], exit_code=row[10],
                      reason=row[11], handle=None if row[12] is None else json.loads(row[12]), log_path=row[13],
-                     log_offset=row[14], submitted=row[15], started=row[16], ended=row[17], seq=row[18])
+                     log_offset=row[14], submitted=row[15], started=row[16], ended=row[17], seq=row[18],
+                     origin=_loads(row[19]), cache_key=row[20], cache_parts=_loads(row[21]), cache_copy=row[22])
 
 
 def _run_row(run: RunRecord) -> tuple[Any, ...]:
     return (run.id, run.workflow, run.state.value, run.scheduler, json.dumps(run.definition), run.workflow_dir,
             run.run_dir, run.created, run.started, run.ended, run.definition_version, json.dumps(run.options),
             run.runner_pid,
-            run.runner_host, run.reason, run.seq)
+            run.runner_host, run.reason, run.seq, run.rerun_of)
 
 
 def _run(row: sqlite3.Row, definition: dict[str, Any]) -> RunRecord:
     return RunRecord(id=row[0], workflow=row[1], state=RunState(row[2]), scheduler=row[3], definition=definition,
                      workflow_dir=row[5], run_dir=row[6], created=row[7], started=row[8], ended=row[9],
                      definition_version=row[10], options=json.loads(row[11]), runner_pid=row[12],
-                     runner_host=row[13], reason=row[14], seq=row[15])
+                     runner_host=row[13], reason=row[14], seq=row[15], rerun_of=row[16])
 
 
 _OPEN: "weakref.WeakSet[SQLiteStore]" = weakref.WeakSet()
@@ -115,8 +139,26 @@ class SQLiteStore(StatusStore):
                 columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
                 if "definition_version" not in columns:
                     conn.execute("ALTER TABLE runs ADD COLUMN definition_version INTEGER NOT NULL DEFAULT 0")
+            self._migrate(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot create the status store {path}: {exc}") from None
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """Bring the store to :data:`SCHEMA_VERSION`, all steps in one transaction (or none of them)."""
+        if int(conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]) >= SCHEMA_VERSION:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
+            for step in sorted(v for v in MIGRATIONS if v > version):
+                for statement in MIGRATIONS[step]:
+                    conn.execute(statement)
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (step,))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     @classmethod
     def open(cls, location: str) -> "SQLiteStore":
@@ -177,7 +219,8 @@ class SQLiteStore(StatusStore):
     def _next_seq(conn: sqlite3.Connection) -> int:
         return int(conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value").fetchone()[0])
 
-    def create_run(self, run: RunRecord, jobs: Sequence[JobRecord]) -> RunRecord:
+    def create_run(self, run: RunRecord, jobs: Sequence[JobRecord],
+                   transitions: Sequence[Transition] = ()) -> RunRecord:
         def work(conn: sqlite3.Connection) -> RunRecord:
             seq = self._next_seq(conn)
             run.seq = seq
@@ -188,8 +231,8 @@ class SQLiteStore(StatusStore):
             for job in jobs:
                 job.run_id = run.id
                 job.seq = seq
-            conn.executemany(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 19)})",
-                             [_job_row(j) for j in jobs])
+            conn.executemany(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({_JOB_SLOTS})", [_job_row(j) for j in jobs])
+            self._add_transitions(conn, run.id, transitions)
             return run
         return self._transaction(work)
 
@@ -209,13 +252,9 @@ class SQLiteStore(StatusStore):
                 # delete and insert. A job that is not (added while the run goes) is inserted.
                 updated = conn.executemany(_JOB_UPDATE, [row[2:] + row[:2] for row in rows]).rowcount
                 if updated != len(rows):
-                    conn.executemany(f"INSERT OR REPLACE INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 19)})",
-                                     rows)
+                    conn.executemany(f"INSERT OR REPLACE INTO jobs ({_JOB_COLUMNS}) VALUES ({_JOB_SLOTS})", rows)
             if transitions:
-                conn.executemany("INSERT INTO transitions (run_id, job, attempt, state, at, exit_code, reason) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                 [(t.run_id, t.job, t.attempt, t.state.value, t.at, t.exit_code, t.reason)
-                                  for t in transitions])
+                self._add_transitions(conn, None, transitions)
             if removed_jobs and run is not None:
                 conn.executemany("DELETE FROM jobs WHERE run_id = ? AND name = ?",
                                  [(run.id, name) for name in removed_jobs])
@@ -224,6 +263,21 @@ class SQLiteStore(StatusStore):
                 conn.executemany("UPDATE requests SET closed = ? WHERE id = ?", [(now, i) for i in done_requests])
             return seq
         return int(self._transaction(work))
+
+    @staticmethod
+    def _add_transitions(conn: sqlite3.Connection, run_id: Optional[int], transitions: Sequence[Transition]) -> None:
+        conn.executemany("INSERT INTO transitions (run_id, job, attempt, state, at, exit_code, reason) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [(t.run_id if run_id is None else run_id, t.job, t.attempt, t.state.value, t.at,
+                           t.exit_code, t.reason) for t in transitions])
+
+    def find_cached(self, workflow: str, job: str, key: str) -> list[CacheHit]:
+        columns = ", ".join(f"jobs.{c.strip()}" for c in _JOB_COLUMNS.split(","))
+        rows = self._read(f"SELECT {columns} FROM jobs JOIN runs ON runs.id = jobs.run_id WHERE jobs.cache_key = ? "
+                          "AND jobs.name = ? AND runs.workflow = ? AND jobs.state = 'done' AND jobs.cache_copy IS NOT "
+                          "NULL ORDER BY jobs.run_id DESC LIMIT 20", (key, job, workflow))
+        return [CacheHit(job=record, run_id=record.run_id, cache_copy=str(record.cache_copy))
+                for record in map(_job, rows)]
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         try:

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 _scalars = yaml.constructor.SafeConstructor()
 _STR_TAG = "tag:yaml.org,2002:str"
 _JOB_DEFAULT_FIELDS = ("kind", "host", "user", "retries", "retry_delay", "timeout", "env", "options", "python",
-                       "venv", "workdir")
+                       "venv", "workdir", "cache")
 
 
 @dataclass
@@ -180,7 +180,7 @@ def warnings_of(spec: WorkflowSpec) -> list[Problem]:
 
 def _from_native(root: _Node, loc: Locations, problems: list[Problem]) -> dict[str, Any]:
     top = root.value
-    known = {"name", "description", "defaults", "jobs", "dependencies", "limits", "colors"}
+    known = {"name", "description", "defaults", "jobs", "dependencies", "limits", "colors", "cache"}
     for key in top:
         if key not in known:
             problems.append(loc.problem(f"unknown top-level field '{key}' (known: {', '.join(sorted(known))})",
@@ -201,7 +201,7 @@ def _from_native(root: _Node, loc: Locations, problems: list[Problem]) -> dict[s
                 loc.fields[(job_name, field_name)] = line
             jobs[job_name] = {k: _plain(v) for k, v in job_node.value.items()}
     data: dict[str, Any] = {"jobs": jobs}
-    for key in ("name", "description", "limits", "colors"):
+    for key in ("name", "description", "limits", "colors", "cache"):
         if key in top:
             data[key] = _plain(top[key])
     defaults = _plain(top.get("defaults")) or {}
@@ -307,7 +307,7 @@ def _build(data: dict[str, Any], loc: Locations, problems: list[Problem]) -> Wor
         limits = Limits()
     try:
         return WorkflowSpec(name=str(data["name"]), description=str(data.get("description") or ""), jobs=jobs,
-                            limits=limits, colors=data.get("colors") or {})
+                            limits=limits, colors=data.get("colors") or {}, cache=data.get("cache"))
     except ValidationError as exc:
         problems.extend(loc.problem(e["msg"].removeprefix("Value error, ")) for e in exc.errors())
         return WorkflowSpec(name="workflow", jobs=jobs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -42,6 +42,13 @@ def parse_duration(value: Any) -> Optional[float]:
     return seconds
 
 
+def check_cache_setting(value: Any) -> Any:
+    """``cache:`` is true/false or a key string (part of every cache key: change it to start afresh)."""
+    if value is None or isinstance(value, bool) or (isinstance(value, str) and value.strip()):
+        return value
+    raise ValueError("cache is true, false or a key string")
+
+
 class JobSpec(BaseModel):
     """One job of a workflow.
 
@@ -72,6 +79,7 @@ class JobSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     label: Optional[str] = None
+    cache: Optional[Union[bool, str]] = None   # up-to-date check: true, or a key string (None: the workflow's)
 
     @field_validator("name")
     @classmethod
@@ -79,6 +87,11 @@ class JobSpec(BaseModel):
         if not JOB_NAME.match(value):
             raise ValueError(f"'{value}' is not a job name: use letters, digits, '_', '-' and '.'")
         return value
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache(cls, value: Any) -> Any:
+        return check_cache_setting(value)
 
     @field_validator("timeout", "retry_delay", mode="before")
     @classmethod
@@ -144,6 +157,7 @@ class WorkflowSpec(BaseModel):
     jobs: dict[str, JobSpec] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
     colors: dict[str, str] = Field(default_factory=dict)
+    cache: Optional[Union[bool, str]] = None   # for every job that does not say otherwise
     workflow_dir: Optional[str] = Field(default=None, exclude=True)
     source: Optional[str] = Field(default=None, exclude=True)
     _locations: Any = PrivateAttr(default=None)
@@ -155,6 +169,16 @@ class WorkflowSpec(BaseModel):
         if not JOB_NAME.match(value):
             raise ValueError(f"'{value}' is not a workflow name: use letters, digits, '_', '-' and '.'")
         return value
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache(cls, value: Any) -> Any:
+        return check_cache_setting(value)
+
+    def cache_of(self, job: JobSpec) -> Union[bool, str]:
+        """The job's cache setting: its own, else the workflow's; ``False`` when neither says."""
+        setting = job.cache if job.cache is not None else self.cache
+        return False if setting is None else setting
 
     @property
     def directory(self) -> Path:
@@ -187,5 +211,7 @@ class WorkflowSpec(BaseModel):
             out["limits"] = limits
         if self.colors:
             out["colors"] = dict(self.colors)
+        if self.cache is not None:
+            out["cache"] = self.cache
         out["jobs"] = jobs
         return out
