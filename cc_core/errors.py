@@ -78,6 +78,10 @@ class RunLockedError(CCError):
     """Another process is already driving this run."""
 
 
+class RunNotEndedError(CCError):
+    """What was asked needs a run that has ended (a rerun), and this one has not."""
+
+
 class StoreError(CCError):
     """The status store could not be read or written; what it had recorded is unchanged."""
 

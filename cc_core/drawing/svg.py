@@ -29,6 +29,12 @@ DEFAULT_COLORS: Mapping[str, str] = MappingProxyType({
     "skipped": "#e0e0e0",
 })
 UNKNOWN_STATE_COLOR = "#ffffff"
+# Done jobs whose result comes from another run (docs/states.md): their own colour, a dashed border, and a place in
+# the legend only when the run has them.
+FROM_ELSEWHERE_COLORS: Mapping[str, str] = MappingProxyType({
+    "done (carried)": "#e6f4e6",
+    "done (cached)": "#cce8f4",
+})
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _CHAR_WIDTH = 7.2           # average width of one character at the 13 px font used for job labels
@@ -46,6 +52,7 @@ _STYLE = (
     ".edge{fill:none;stroke:#666;stroke-width:1.2}"
     ".progress-track{fill:#ffffff;fill-opacity:0.7}"
     ".progress-bar{fill:#2e7d32}"
+    ".job.state-done__cached_ .box,.job.state-done__carried_ .box{stroke-dasharray:5 3}"
 )
 
 
@@ -75,6 +82,9 @@ def render_svg(
     for state, color in (colors or {}).items():
         palette[_state_name(state)] = str(color)
     state_of = {name: _state_name(states.get(name, "ready")) for name in nodes}
+    for state in FROM_ELSEWHERE_COLORS:
+        if state in state_of.values() and state not in palette:
+            palette[state] = FROM_ELSEWHERE_COLORS[state]
     text_of = {name: _clean(str(labels.get(name) or name)) for name in nodes}
     if layout is None:
         longest = max((len(t) for t in text_of.values()), default=0)
@@ -133,6 +143,8 @@ def workflow_svg(spec: "WorkflowSpec", jobs: Optional[Sequence["JobRecord"]] = N
     progress: dict[str, Optional[float]] = {}
     for record in jobs or ():
         states[record.name] = _state_name(record.state)
+        if record.origin and record.state.value == "done":
+            states[record.name] = f"done ({record.origin.get('how')})"
         progress[record.name] = record.progress
     labels = job_labels(spec, jobs)
     details = {name: f"{job.kind} on {job.host}" for name, job in spec.jobs.items()}

@@ -12,7 +12,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
-from cc_core.errors import CCError, Problem, WorkflowError
+from cc_core.errors import Problem, RunNotEndedError, WorkflowError
 from cc_core.home import open_store
 from cc_core.running.engine import Engine
 from cc_core.running.events import EventBus
@@ -106,7 +106,7 @@ def prepare_rerun(ref: str | int, *, stored: bool = False, jobs: Sequence[str] =
     old = store.find_run(ref)
     state = effective_state(old)
     if not state.is_final:
-        raise CCError(f"run {old.id} is {state.value}; only a run that has ended can be rerun",
+        raise RunNotEndedError(f"run {old.id} is {state.value}; only a run that has ended can be rerun",
                       hint=f"follow it again with: ccw run --resume {old.id}" if state.value != "running"
                       else f"wait for it to end, or kill it: ccw kill {old.id}")
     spec = spec if spec is not None else definition_to_rerun(old, stored)

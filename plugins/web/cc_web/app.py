@@ -8,7 +8,7 @@ from typing import AsyncIterator, Iterable, Optional
 from fastapi import FastAPI
 
 from cc_core.store.base import StatusStore
-from cc_web import __version__, api_plugins, api_runs, api_workflows, error_responses, gui
+from cc_web import __version__, api_plugins, api_rerun, api_runs, api_workflows, error_responses, gui
 from cc_web.event_stream import POLL_INTERVAL, EventHub
 from cc_web.run_control import RunControl
 from cc_web.run_status import RunStatusCache
@@ -56,6 +56,7 @@ def create_app(token: Optional[str] = None, store: Optional[StatusStore] = None,
     error_responses.install(app)
     app.include_router(api_workflows.router)
     app.include_router(api_runs.router)
+    app.include_router(api_rerun.router)
     app.include_router(api_plugins.router)
     gui.install(app)
     app.add_middleware(Guard, token=token, max_body=max_body, allowed_hosts=allowed_hosts)

@@ -49,8 +49,8 @@ class ServerEvent:
     id: Optional[str] = None
 
 
-_PLAIN_ERRORS = ("RunNotFoundError", "JobNotFoundError", "RunLockedError", "UnknownNameError", "StoreError",
-                 "PluginError")
+_PLAIN_ERRORS = ("RunNotFoundError", "JobNotFoundError", "RunLockedError", "RunNotEndedError", "UnknownNameError",
+                 "StoreError", "PluginError")
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -192,6 +192,12 @@ class Client:
 
     def resume(self, run: Union[int, str]) -> dict[str, Any]:
         return self._call("POST", f"/api/runs/{self._ref(run)}/resume")  # type: ignore[no-any-return]
+
+    def rerun(self, run: Union[int, str], *, stored: bool = False, jobs: Iterable[str] = ()) -> dict[str, Any]:
+        """Continue a run that ended failed or killed as a new run (its done jobs carried over); returns
+        ``{"run": new id, "rerun_of": id}``. ``jobs``: run these and everything below them again."""
+        return self._call("POST", f"/api/runs/{self._ref(run)}/rerun",  # type: ignore[no-any-return]
+                          json={"stored": stored, "jobs": list(jobs)})
 
     def add_run_job(self, run: Union[int, str], name: str, **fields: Any) -> dict[str, Any]:
         """Add a job to a run that is going."""

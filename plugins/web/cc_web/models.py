@@ -111,6 +111,8 @@ class JobStatus(BaseModel):
     ended: Optional[float] = None
     has_log: bool = False
     seq: int = 0
+    origin: Optional[dict[str, Any]] = Field(default=None, description="for a done job that did not run in this "
+                                             "run: {how: carried|cached, run, job, attempt}")
 
     @classmethod
     def of(cls, job: JobRecord) -> "JobStatus":
@@ -118,7 +120,7 @@ class JobStatus(BaseModel):
             name=job.name, kind=job.kind, host=job.host, order=job.order, state=job.state.value,
             attempt=job.attempt, progress=job.progress, message=job.message, detail=job.detail,
             exit_code=job.exit_code, reason=job.reason, submitted=job.submitted, started=job.started,
-            ended=job.ended, has_log=bool(job.log_path), seq=job.seq)
+            ended=job.ended, has_log=bool(job.log_path), seq=job.seq, origin=job.origin)
 
 
 def job_json(job: JobRecord) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def job_json(job: JobRecord) -> dict[str, Any]:
     return {"name": job.name, "kind": job.kind, "host": job.host, "order": job.order, "state": job.state.value,
             "attempt": job.attempt, "progress": job.progress, "message": job.message, "detail": job.detail,
             "exit_code": job.exit_code, "reason": job.reason, "submitted": job.submitted, "started": job.started,
-            "ended": job.ended, "has_log": bool(job.log_path), "seq": job.seq}
+            "ended": job.ended, "has_log": bool(job.log_path), "seq": job.seq, "origin": job.origin}
 
 
 class RunSummary(BaseModel):
@@ -143,6 +145,7 @@ class RunSummary(BaseModel):
     runner_pid: Optional[int] = None
     runner_host: Optional[str] = None
     seq: int = 0
+    rerun_of: Optional[int] = None
 
     @classmethod
     def of(cls, run: RunRecord, recorded: bool = False) -> "RunSummary":
@@ -152,7 +155,7 @@ class RunSummary(BaseModel):
         state = run.state if recorded else effective_state(run)
         return cls(id=run.id, workflow=run.workflow, state=state.value, scheduler=run.scheduler,
                    created=run.created, started=run.started, ended=run.ended, reason=run.reason,
-                   runner_pid=run.runner_pid, runner_host=run.runner_host, seq=run.seq)
+                   runner_pid=run.runner_pid, runner_host=run.runner_host, seq=run.seq, rerun_of=run.rerun_of)
 
 
 def run_json(run: RunRecord) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from cc_core.errors import CCError, RunLockedError
 from cc_core.workflow.model import JobSpec, WorkflowSpec
@@ -60,6 +60,24 @@ class RunControl:
             raise RunLockedError(f"run {run_id} is still being driven; there is nothing to resume",
                                  hint=f"follow it with GET /api/runs/{run_id}/events")
         return self._keep(resume(run_id, max_parallel=max_parallel))
+
+    def rerun(self, run_id: int, *, stored: bool = False, jobs: Sequence[str] = ()) -> int:
+        """A new run continuing ``run_id`` (see docs/states.md, "Rerun"), driven here. A run started from a stored
+        workflow is continued with that workflow as it is stored now (unless ``stored``)."""
+        from cc_core.api import RunController
+        from cc_core.errors import RunNotFoundError
+        from cc_core.running.rerun import prepare_rerun
+        from cc_web.stored_workflows import load_stored
+
+        run = self.store.get_run(run_id)
+        spec = None
+        if not stored and not run.options.get("source"):
+            try:
+                spec = load_stored(self.store.get_workflow(run.workflow))
+            except RunNotFoundError:
+                spec = None   # built in code: its definition as it was run
+        return self._keep(RunController(prepare_rerun(run_id, stored=stored, jobs=jobs, spec=spec,
+                                                      store=self.store)))
 
     def kill(self, run_id: int, job: Optional[str] = None) -> None:
         """Kill a run or one job; waits a little for the kill to be recorded, so a status read next sees it."""

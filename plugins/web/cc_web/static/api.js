@@ -50,6 +50,7 @@ export const api = {
   killRun: (id) => request("POST", `/api/runs/${enc(id)}/kill`),
   killJob: (id, job) => request("POST", `/api/runs/${enc(id)}/jobs/${enc(job)}/kill`),
   resume: (id) => request("POST", `/api/runs/${enc(id)}/resume`),
+  rerun: (id) => request("POST", `/api/runs/${enc(id)}/rerun`, { json: {} }),
   log: (id, job, offset) => request("GET", `/api/runs/${enc(id)}/jobs/${enc(job)}/log?offset=${offset}&length=262144`),
   eventsUrl: (id) => `/api/runs/${enc(id)}/events`,
 };

@@ -42,6 +42,7 @@ class RunView {
     $("#log-kill").addEventListener("click", () => this.log.job && this.killJob(this.log.job));
     $("#kill-run").addEventListener("click", () => this.killRun());
     $("#resume-run").addEventListener("click", () => this.resume());
+    $("#rerun-run").addEventListener("click", () => this.rerun());
     for (const tab of document.querySelectorAll(".tabs button")) {
       tab.addEventListener("click", () => { location.hash = `#/runs/${this.id}/${tab.dataset.view}`; });
     }
@@ -149,6 +150,7 @@ class RunView {
     $("#run-counts").textContent = counts(this.jobs.values());
     $("#kill-run").hidden = FINAL.has(run.state);
     $("#resume-run").hidden = !RESUMABLE.has(run.state);
+    $("#rerun-run").hidden = run.state !== "failed" && run.state !== "killed";
     app.markRun(run);
   }
 
@@ -203,6 +205,15 @@ class RunView {
     if (!confirm(`Kill run ${this.id} and every job still going?`)) return;
     try {
       await api.killRun(this.id);
+    } catch (error) {
+      showError($("#run-error"), error);
+    }
+  }
+
+  async rerun() {
+    try {
+      const started = await api.rerun(this.id);
+      location.hash = `#/runs/${started.run}`;
     } catch (error) {
       showError($("#run-error"), error);
     }

@@ -58,7 +58,7 @@ class Row {
     if (old.state !== job.state) {
       this.tr.className = `state-${job.state}`;
       this.badge.className = `badge state-${job.state}`;
-      this.badge.textContent = job.state;
+      this.badge.textContent = job.origin && job.state === "done" ? `done (${job.origin.how})` : job.state;
       this.kill.hidden = FINAL.has(job.state);
     }
     const p = percent(job);
