@@ -5,9 +5,10 @@ warm-up each and interleaved round by round: ``make -j2`` from a generated Makef
 scheduler with two workers (in a separate environment, ``benchmarks/.venv-ref``), and ``ccw run --max-parallel 2``
 as a whole process with the SQLite store in a fresh ``CC_HOME``; then the engine inside one process
 (``prepare_run`` + ``Engine.execute``) for its own per-job overhead and the chain's edge latency. Then the
-10,000-job DAG, and the SSH, SLURM and REST benchmarks where their plugins and components are there.
+10,000-job DAG, the cache and rerun (``cached.py``), and the SSH, SLURM and REST benchmarks where their plugins and
+components are there.
 
-    .venv/bin/python benchmarks/run.py [--runs 5] [--only W1,W2,W3,SCALE,SSH,SLURM,WEB] [--markdown FILE]
+    .venv/bin/python benchmarks/run.py [--runs 5] [--only W1,W2,W3,SCALE,CACHE,SSH,SLURM,WEB] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ def _yes(ok: bool) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- main
-SECTIONS = ("W1", "W2", "W3", "SCALE", "SSH", "SLURM", "WEB")
+SECTIONS = ("W1", "W2", "W3", "SCALE", "CACHE", "SSH", "SLURM", "WEB")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -260,6 +261,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             w1_overhead = (w1["inner"]["execute"] - w1["summary"]["make"].wall) / w1["workload"].size if w1 else None
             r = scale_benchmark(work, args.scale_runs, w1_overhead)
             sections.append((f"Scale: {r['workload'].title}, {args.scale_runs} runs, medians", scale_table(r), []))
+            _print_section(*sections[-1])
+        if "CACHE" in chosen:
+            from cached import cached_benchmark
+
+            sections.append(cached_benchmark(work, BIN / "ccw", args.runs, cc_env))
             _print_section(*sections[-1])
         remote = [k for k in ("SSH", "SLURM", "WEB") if k in chosen]
         if remote:

@@ -63,6 +63,9 @@ def test_unchanged_run_starts_no_job_and_changes_rerun_only_what_is_below(
         assert job.origin == {"how": "cached", "run": first["id"], "job": job.name, "attempt": 1}
         assert (Path(job.log_path or "").parent / "result.txt").read_text() == f"{job.name} v1\n"
 
+    svg = ccw("export", str(second[0].run_id), "--format", "svg", check=True).stdout
+    assert svg.count('class="job state-done__cached_"') == 7    # drawn apart from jobs that ran
+
     (path.parent / "s2.sh").write_text('echo "$CC_JOB" >> "$LEDGER"\necho "s2 v2" > result.txt\n')
     third = run_json(ccw, str(path))
     assert sorted(ledger_lines(ledger)[7:]) == ["s2", "s3", "s5"]
