@@ -189,3 +189,25 @@ def test_rerun_from_python(cc_home: Path, tmp_path: Path) -> None:
     wf.add_job("second", command="echo changed", depends=["first"])
     assert wf.rerun().wait(60) is RunState.DONE
     assert {j["name"]: j["origin"] is None for j in wf.status()["jobs"]} == {"first": False, "second": True}
+
+
+def test_a_carried_job_keeps_the_log_of_the_attempt_that_ran(ccw: Ccw, cc_home: Path, tmp_path: Path,
+                                                              write_workflow: Callable[..., Path]) -> None:
+    flag = tmp_path / "fixed"
+    path = write_workflow(f"""
+        name: logs
+        jobs:
+          flaky:
+            retries: 1
+            command: 'n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo "attempt $n"; [ $n -ge 2 ]'
+          broken: {{command: 'test -e {flag}'}}
+    """)
+    assert ccw("run", str(path), "--quiet").returncode == 1
+    flag.touch()
+    result = ccw("rerun", "logs", "--json")
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    flaky = {j["name"]: j for j in run["jobs"]}["flaky"]
+    assert flaky["origin"] == {"how": "carried", "run": 1, "job": "flaky", "attempt": 2}
+    assert ccw("logs", str(run["id"]), "flaky", check=True).stdout == "attempt 2\n"
+    assert ccw("logs", str(run["id"]), "flaky", "--attempt", "1", check=True).stdout == "attempt 1\n"

@@ -298,8 +298,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
     job = jobs[args.job]
     attempt = args.attempt or max(job.attempt, 1)
     log = Path(run.run_dir) / job.name / (f"{job.name}.log" if attempt <= 1 else f"{job.name}.attempt{attempt}.log")
-    if attempt == job.attempt and job.log_path:
-        log = Path(job.log_path)
+    if (attempt == job.attempt or (job.origin and not args.attempt)) and job.log_path:
+        log = Path(job.log_path)   # a carried or cached job's log is the one of the attempt that ran
     offset = 0
     out = sys.stdout.buffer
     while True:

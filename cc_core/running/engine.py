@@ -244,11 +244,9 @@ class Engine:
         never be done, so the run is over."""
         if self._detach or self.error is not None:
             return True
-        if self._at_gate:
-            return False
         if not self.schedule_new:
             return not (self.active_jobs or self._resume_pending)
-        return not (self.active_jobs or self.ready or self._retrying or self._resume_pending)
+        return not (self.active_jobs or self.ready or self._retrying or self._resume_pending or self._at_gate)
 
     def _wait_time(self, now: float) -> float:
         wake = now + 5.0
@@ -401,7 +399,7 @@ class Engine:
 
     def _pass_gate(self) -> None:
         """Ask the gate about every job that just became ready: it runs, or it is done already (cached)."""
-        while self._at_gate:
+        while self._at_gate and self.schedule_new:
             job = self._at_gate.popleft()
             if self.jobs.get(job.name) is not job or job.state is not JobState.READY or self.gate is None:
                 continue
