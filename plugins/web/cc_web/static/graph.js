@@ -95,7 +95,8 @@ export class JobGraph {
       const p = percent(job);
       const width = p === null ? "0" : (room * p / 100).toFixed(1);
       if (node.fill.getAttribute("width") !== width) node.fill.setAttribute("width", width);
-      const label = p === null || job.state === "done" ? job.state : `${job.state} · ${Math.round(p)}%`;
+      const done = job.origin ? `done (${job.origin.how})` : "done";   // carried or cached: from another run
+      const label = job.state === "done" ? done : p === null ? job.state : `${job.state} · ${Math.round(p)}%`;
       if (node.label !== label) {
         node.label = label;
         node.sub.textContent = label;
