@@ -19,7 +19,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 
-COMMANDS = ["run", "status", "list", "logs", "validate", "export", "plugins", "kill", "show-script", "add-job",
+COMMANDS = ["run", "rerun", "diff", "status", "list", "logs", "validate", "export", "plugins", "kill", "show-script", "add-job",
             "remove-job", "add-dependency", "remove-dependency"]
 
 

@@ -199,7 +199,8 @@ def test_a_carried_job_keeps_the_log_of_the_attempt_that_ran(ccw: Ccw, cc_home: 
         jobs:
           flaky:
             retries: 1
-            command: 'n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo "attempt $n"; [ $n -ge 2 ]'
+            command: >-
+              n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo "attempt $n"; [ $n -ge 2 ]
           broken: {{command: 'test -e {flag}'}}
     """)
     assert ccw("run", str(path), "--quiet").returncode == 1

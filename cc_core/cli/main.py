@@ -754,7 +754,8 @@ def _version() -> str:
 
 
 BUILTIN_COMMANDS = frozenset({"run", "rerun", "diff", "status", "list", "logs", "validate", "export", "plugins", "kill",
-                              "progress", "show-script", "add-job", "remove-job", "add-dependency", "remove-dependency"})
+                              "progress", "show-script", "add-job", "remove-job", "add-dependency",
+                              "remove-dependency"})
 
 
 def _builtin(argv: Sequence[str]) -> bool:
