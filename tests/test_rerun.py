@@ -89,6 +89,8 @@ def test_a_failed_run_fixed_and_rerun_runs_only_the_failed_job_and_below(
     before = entries(ledger)
     assert sorted(before) == sorted({f"l{a}-j{b}" for a in range(4) for b in range(5)} - (AGAIN - {"l1-j2"}))
 
+    refused = ccw("run", "--resume", str(first["id"]))        # --resume is for runs whose runner died
+    assert refused.returncode == 2 and f"ccw rerun {first['id']}" in refused.stderr
     (path.parent / "step.sh").write_text(FIXED)   # fix the script, rerun
     result = ccw("rerun", "twenty", "--json")
     assert result.returncode == 0, result.stdout + result.stderr

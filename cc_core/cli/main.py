@@ -42,6 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     bus = EventBus()
     if args.resume:
+        _refuse_ended(args.resume)
         engine = prepare_resume(args.resume, bus=bus, max_parallel=args.max_parallel)
     else:
         if not args.file:
@@ -53,6 +54,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         engine = prepare_run(spec, scheduler=args.scheduler, max_parallel=args.max_parallel, bus=bus,
                              force=_names(args.force))
     return _drive(engine, bus, args)
+
+
+def _refuse_ended(ref: str) -> None:
+    """``--resume`` follows a run whose runner died or left; one that ended failed or killed is rerun instead."""
+    from cc_core.home import open_store
+
+    run = open_store().find_run(ref)
+    if run.state.value in ("failed", "killed"):
+        raise CCError(f"run {run.id} has ended {run.state.value}; --resume follows a run whose runner died or "
+                      "detached", hint=f"continue it as a new run (done jobs carried over): ccw rerun {run.id}")
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
