@@ -199,7 +199,8 @@ class StatusStore(ABC):
 
     def find_cached(self, workflow: str, job: str, key: str) -> list[CacheHit]:
         """Jobs named ``job`` of runs of ``workflow`` that ended ``done`` with cache key ``key`` and whose folder
-        the cache kept, newest first. A store that keeps no cache keys finds none."""
+        the cache kept: attempts that ran first, then jobs that were cached themselves, newest first. A store that
+        keeps no cache keys finds none."""
         return []
 
     def close(self) -> None:

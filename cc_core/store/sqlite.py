@@ -275,7 +275,7 @@ class SQLiteStore(StatusStore):
         columns = ", ".join(f"jobs.{c.strip()}" for c in _JOB_COLUMNS.split(","))
         rows = self._read(f"SELECT {columns} FROM jobs JOIN runs ON runs.id = jobs.run_id WHERE jobs.cache_key = ? "
                           "AND jobs.name = ? AND runs.workflow = ? AND jobs.state = 'done' AND jobs.cache_copy IS NOT "
-                          "NULL ORDER BY jobs.run_id DESC LIMIT 20", (key, job, workflow))
+                          "NULL ORDER BY jobs.origin IS NOT NULL, jobs.run_id DESC LIMIT 5", (key, job, workflow))
         return [CacheHit(job=record, run_id=record.run_id, cache_copy=str(record.cache_copy))
                 for record in map(_job, rows)]
 
