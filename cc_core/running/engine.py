@@ -403,6 +403,9 @@ class Engine:
             job = self._at_gate.popleft()
             if self.jobs.get(job.name) is not job or job.state is not JobState.READY or self.gate is None:
                 continue
+            if job.waiting > 0:   # given a new parent meanwhile: asked again when that one is done
+                job.gated = False
+                continue
             origin = self.gate.before_start(job.spec, job.record, [self.jobs[p].record for p in job.spec.depends])
             self._dirty[job.name] = job.record
             if origin is None:
@@ -530,8 +533,8 @@ class Engine:
         """Hand children to their job type before their parents end, where it can wait for them itself (SLURM's
         ``--dependency=afterok``): every parent not yet done is an active job of the same kind with a handle and
         no retries left, and the job type agrees (:meth:`can_submit_after`)."""
-        if self._detach or not self.schedule_new:
-            return
+        if self._detach or not self.schedule_new or self.gate is not None:
+            return   # with a gate (the cache), a child is asked once its parents are done, never handed over early
         for name in parent.children:
             child = self.jobs[name]
             if child.state is not JobState.READY or child.ready is not None:
