@@ -83,6 +83,9 @@ def test_unchanged_run_starts_no_job_and_changes_rerun_only_what_is_below(
     forced = run_json(ccw, str(path), "--force", "s4")
     assert ledger_lines(ledger)[12:] == ["s4"]
     assert [j["name"] for j in forced["jobs"] if j["origin"] is None] == ["s4"]
+    rerun = ccw("rerun", str(forced["id"]), "--jobs", "s2", "--json")   # --jobs runs them, cache or not
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(ledger_lines(ledger)[13:]) == ["s2", "s3", "s5"]
 
 
 def test_a_later_job_appending_to_a_cached_file_leaves_the_cache_copy_unchanged(

@@ -76,8 +76,10 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     if not args.json and not args.quiet:
         records = list(engine.records())
         carried = sum(1 for r in records if r.origin)
-        sys.stdout.write(f"run {engine.run.id} continues run {engine.run.rerun_of}: {carried} jobs carried over, "
-                         f"{len(records) - carried} to run\n")
+        source = engine.run.options.get("source")
+        read = f"{source} read again" if source and not args.stored else "the definition as it was run"
+        sys.stdout.write(f"run {engine.run.id} continues run {engine.run.rerun_of} ({read}): {carried} jobs carried "
+                         f"over, {len(records) - carried} to run\n")
         sys.stdout.flush()
     return _drive(engine, bus, args)
 
@@ -281,7 +283,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     store = open_store()
     runs = store.list_runs(limit=getattr(args, "limit", 50) or 50)
     rows = [{"id": r.id, "workflow": r.workflow, "state": effective_state(r).value, "scheduler": r.scheduler,
-             "created": r.created, "started": r.started, "ended": r.ended, "reason": r.reason} for r in runs]
+             "created": r.created, "started": r.started, "ended": r.ended, "reason": r.reason,
+             "rerun_of": r.rerun_of} for r in runs]
     if args.json:
         _print_json(rows)
         return 0
@@ -291,8 +294,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     sys.stdout.write(f"{'run':>5}  {'workflow':<24} {'state':<12} {'started':<19}  duration\n")
     for row in rows:
         duration = f"{(row['ended'] or time.time()) - row['started']:.1f}s" if row["started"] else ""
+        rerun = f"  (rerun of {row['rerun_of']})" if row["rerun_of"] else ""
         sys.stdout.write(f"{row['id']:>5}  {row['workflow']:<24} {row['state']:<12} {_fmt_time(row['started']):<19}"
-                         f"  {duration}\n")
+                         f"  {duration}{rerun}\n")
     return 0
 
 

@@ -115,7 +115,8 @@ def prepare_rerun(ref: str | int, *, stored: bool = False, jobs: Sequence[str] =
         raise WorkflowError([Problem(f"--jobs names a job that workflow '{spec.name}' does not have", job=name)
                              for name in unknown])
     old_jobs = {record.name: record for record in store.get_jobs(old.id)}
-    carried = jobs_to_carry(old, old_jobs, spec, below(spec, jobs))
+    again = below(spec, jobs)
+    carried = jobs_to_carry(old, old_jobs, spec, again)
 
     def start(run: RunRecord, records: list[JobRecord]) -> list[Transition]:
         run.rerun_of = old.id
@@ -126,7 +127,8 @@ def prepare_rerun(ref: str | int, *, stored: bool = False, jobs: Sequence[str] =
         return [_carry(old, old_jobs[name], by_name[name], now) for name in carried]
 
     engine = prepare_run(spec, scheduler=old.scheduler, max_parallel=max_parallel or old.options.get("max_parallel"),
-                         store=store, registry=registry, bus=bus, force=force, start=start)
+                         store=store, registry=registry, bus=bus, force=[*force, *sorted(again - set(force))],
+                         start=start)   # --jobs means run: the cache is not asked either
     for name in carried:
         _link(Path(old.run_dir) / name, engine.run_dir / name)
     return engine
