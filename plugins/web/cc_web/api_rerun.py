@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cc_web.error_responses import ERROR_RESPONSES
 
@@ -18,7 +20,8 @@ class RerunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     stored: bool = False
-    jobs: list[str] = Field(default_factory=list, max_length=10_000)
+    # bounded so that no valid body is larger than the service accepts
+    jobs: list[Annotated[str, StringConstraints(max_length=200)]] = Field(default_factory=list, max_length=500)
 
 
 class RerunStarted(BaseModel):
