@@ -214,3 +214,25 @@ def test_a_carried_job_keeps_the_log_of_the_attempt_that_ran(ccw: Ccw, cc_home: 
     assert flaky["origin"] == {"how": "carried", "run": 1, "job": "flaky", "attempt": 2}
     assert ccw("logs", str(run["id"]), "flaky", check=True).stdout == "attempt 2\n"
     assert ccw("logs", str(run["id"]), "flaky", "--attempt", "1", check=True).stdout == "attempt 1\n"
+
+
+def test_a_killed_run_is_rerun(cc_home: Path, ccw: Ccw, tmp_path: Path) -> None:
+    from cc_core import Workflow
+
+    gate = tmp_path / "gate"
+    wf = Workflow("killed-then-rerun", directory=tmp_path)
+    wf.add_job("a", command="echo a")
+    wf.add_job("b", command=f"while [ ! -e {gate} ]; do sleep 0.05; done", depends=["a"])
+    wf.add_job("c", command="echo c", depends=["b"])
+    controller = wf.start()
+    wait_for(lambda: {j.name: j.state.value for j in controller.jobs()}.get("b") == "running", what="b running")
+    assert ccw("kill", str(controller.run_id), "b").returncode == 0
+    assert controller.wait(30) is RunState.KILLED
+    gate.touch()
+    result = ccw("rerun", str(controller.run_id), "--json")
+    assert result.returncode == 0, result.stderr
+    jobs = {j["name"]: j for j in json.loads(result.stdout)["jobs"]}
+    assert (jobs["a"]["origin"] or {}).get("how") == "carried"
+    assert [jobs[n]["origin"] for n in ("b", "c")] == [None, None]
+    assert [history(json.loads(result.stdout)["id"], n) for n in ("b", "c")] == \
+        [[(1, "queued"), (1, "running"), (1, "done")]] * 2
