@@ -81,7 +81,8 @@ def prepare_run(spec: WorkflowSpec, *, scheduler: str = DEFAULT_SCHEDULER, max_p
     order = {n: i for i, n in enumerate(topological_order({n: j.depends for n, j in spec.jobs.items()}))}
     records = [JobRecord(run_id=0, name=n, kind=j.kind, host=j.host, order=order[n]) for n, j in spec.jobs.items()]
     transitions = start(run, records) if start is not None else []
-    run = store.create_run(run, records, transitions)
+    # A store written before reruns existed takes no transitions: only a rerun needs it to.
+    run = store.create_run(run, records, transitions) if transitions else store.create_run(run, records)
     run.run_dir = str(_new_run_dir(home, run.id))
     store.write(run, [], [])
     return Engine(store=store, run=run, spec=spec, job_types=job_types, scheduler=chosen,
