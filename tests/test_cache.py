@@ -155,3 +155,11 @@ def test_a_store_of_the_older_schema_is_migrated(cc_home: Path) -> None:
     conn = sqlite3.connect(cc_home / "cc.db")
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def test_a_wrong_cache_setting_is_named_with_its_line(ccw: Ccw, write_workflow: Callable[..., Path]) -> None:
+    path = write_workflow("name: bad\ncache: 5\njobs:\n  a: {command: 'true', cache: []}\n")
+    result = ccw("validate", str(path))
+    assert result.returncode == 2
+    assert f"{path}:2: 'cache' is true, false or a key string" in result.stderr
+    assert f"{path}:4: job 'a': field 'cache'" in result.stderr

@@ -204,6 +204,10 @@ def _from_native(root: _Node, loc: Locations, problems: list[Problem]) -> dict[s
     for key in ("name", "description", "limits", "colors", "cache"):
         if key in top:
             data[key] = _plain(top[key])
+    if "cache" in data and not (isinstance(data["cache"], bool) or (isinstance(data["cache"], str)
+                                                                    and data["cache"].strip())):
+        problems.append(loc.problem("'cache' is true, false or a key string", line=root.key_lines["cache"]))
+        del data["cache"]
     defaults = _plain(top.get("defaults")) or {}
     if not isinstance(defaults, dict):
         problems.append(loc.problem("'defaults' must be a mapping", line=top["defaults"].line))
