@@ -163,3 +163,22 @@ def test_a_wrong_cache_setting_is_named_with_its_line(ccw: Ccw, write_workflow: 
     assert result.returncode == 2
     assert f"{path}:2: 'cache' is true, false or a key string" in result.stderr
     assert f"{path}:4: job 'a': field 'cache'" in result.stderr
+
+
+def test_a_registered_key_part_decides_too(cc_home: Path, tmp_path: Path, monkeypatch) -> None:
+    from cc_core import Workflow, diff_runs
+    from cc_core.cache import key
+
+    spec_of_env = {"value": "numpy==2.0"}
+    monkeypatch.setitem(key._EXTRA_PARTS, "environment", lambda job, folder: spec_of_env["value"])
+    ledger = tmp_path / "ledger"
+    wf = Workflow("parts", directory=tmp_path)
+    wf.add_job("a", command=f"echo a >> {ledger}", cache=True)
+    runs = []
+    for value in ("numpy==2.0", "numpy==2.0", "numpy==2.1"):
+        spec_of_env["value"] = value
+        assert wf.run(timeout=60).value == "done"
+        runs.append(wf.run_id)
+    assert ledger.read_text() == "a\na\n"                 # the unchanged part: cached; the changed one: ran
+    _, _, found = diff_runs(runs[0], runs[2])
+    assert [(d.job, d.why) for d in found] == [("a", ["environment"])]
