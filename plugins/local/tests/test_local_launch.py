@@ -44,7 +44,8 @@ def test_windows_command_and_scripts(tmp_path: Path) -> None:
     assert plan.argv[:4] == ["cmd.exe", "/d", "/s", "/c"]
     assert "dir /b" in plan.argv[4] and "%CC_EXIT_FILE%" in plan.argv[4] and "ERRORLEVEL" in plan.argv[4]
     assert plan.creation_flags == 0x08000200 and not plan.new_session  # CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW
-    assert plan.program == plan.command_line and plan.command_line.startswith('cmd.exe /d /s /c "dir /b & ')
+    assert plan.program == plan.command_line
+    assert plan.command_line.startswith('cmd.exe /d /s /c "cmd.exe /d /s /c ^"dir /b^" & ')
     venv = job_argv(launch(tmp_path, script="b.py", venv=r"C:\envs\sci"), platform="win32")
     assert venv[0].replace("\\", "/").endswith("envs/sci/Scripts/python.exe")
     bat = job_argv(launch(tmp_path, script="run.bat"), platform="win32")
