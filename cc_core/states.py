@@ -8,12 +8,13 @@ from enum import Enum
 class JobState(str, Enum):
     """Where a job is in its life.
 
-    ``ready`` → ``queued`` → ``running`` → one of ``done`` / ``failed`` / ``killed``. A job whose ancestor failed or
-    was killed becomes ``skipped`` without running. A failed attempt with retries left becomes ``retrying`` and then
-    ``queued`` again with the next attempt number.
+    ``ready`` → (``preparing``) → ``queued`` → ``running`` → one of ``done`` / ``failed`` / ``killed``. A job whose
+    ancestor failed or was killed becomes ``skipped`` without running. A failed attempt with retries left becomes
+    ``retrying`` and then ``queued`` (or ``preparing``) again with the next attempt number.
     """
 
-    READY = "ready"          # defined; waits for its parents (or for a free slot)
+    READY = "ready"          # defined; waits for its parents, a free slot, or an environment another job builds
+    PREPARING = "preparing"  # its environment is being built or checked on its host; holds a slot
     QUEUED = "queued"        # handed to its job type; not running yet (e.g. SLURM pending)
     RUNNING = "running"
     RETRYING = "retrying"    # an attempt failed, the next one waits for its retry delay
@@ -31,6 +32,11 @@ class JobState(str, Enum):
         return self in (JobState.QUEUED, JobState.RUNNING)
 
     @property
+    def holds_slot(self) -> bool:
+        """Preparing, queued or running: the job takes one slot of its host and job type."""
+        return self in (JobState.PREPARING, JobState.QUEUED, JobState.RUNNING)
+
+    @property
     def rank(self) -> int:
         """Order within one attempt: a job's (attempt, rank) only ever grows."""
         return _RANK[self]
@@ -39,23 +45,26 @@ class JobState(str, Enum):
 FINAL_JOB_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.KILLED, JobState.SKIPPED})
 _RANK = {
     JobState.READY: 0,
-    JobState.QUEUED: 1,
-    JobState.RUNNING: 2,
-    JobState.RETRYING: 3,
-    JobState.DONE: 4,
-    JobState.FAILED: 4,
-    JobState.KILLED: 4,
-    JobState.SKIPPED: 4,
+    JobState.PREPARING: 1,
+    JobState.QUEUED: 2,
+    JobState.RUNNING: 3,
+    JobState.RETRYING: 4,
+    JobState.DONE: 5,
+    JobState.FAILED: 5,
+    JobState.KILLED: 5,
+    JobState.SKIPPED: 5,
 }
 
 # Allowed transitions. A job never leaves a final state within a run.
 JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
-    JobState.READY: frozenset({JobState.QUEUED, JobState.RUNNING, JobState.FAILED, JobState.KILLED,
-                               JobState.SKIPPED, JobState.DONE}),   # done: cached, never ran here
+    JobState.READY: frozenset({JobState.PREPARING, JobState.QUEUED, JobState.RUNNING, JobState.FAILED,
+                               JobState.KILLED, JobState.SKIPPED, JobState.DONE}),   # done: cached, never ran here
+    JobState.PREPARING: frozenset({JobState.QUEUED, JobState.FAILED, JobState.KILLED, JobState.SKIPPED,
+                                   JobState.RETRYING}),
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.DONE, JobState.FAILED, JobState.KILLED,
                                 JobState.RETRYING, JobState.SKIPPED}),  # skipped: handed over early, parent failed
     JobState.RUNNING: frozenset({JobState.DONE, JobState.FAILED, JobState.KILLED, JobState.RETRYING}),
-    JobState.RETRYING: frozenset({JobState.QUEUED, JobState.KILLED, JobState.SKIPPED, JobState.FAILED}),
+    JobState.RETRYING: frozenset({JobState.PREPARING, JobState.QUEUED, JobState.KILLED, JobState.SKIPPED, JobState.FAILED}),
     JobState.DONE: frozenset(),
     JobState.FAILED: frozenset(),
     JobState.KILLED: frozenset(),

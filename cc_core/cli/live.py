@@ -11,7 +11,7 @@ from cc_core.running.events import Event, JobProgress, JobStateChanged, RunFinis
 from cc_core.states import JobState
 
 STATE_STYLE = {
-    "ready": "dim", "queued": "yellow", "running": "bold cyan", "retrying": "magenta", "done": "green",
+    "ready": "dim", "preparing": "dark_orange", "queued": "yellow", "running": "bold cyan", "retrying": "magenta", "done": "green",
     "failed": "bold red", "killed": "red", "skipped": "dim red",
     "done (cached)": "blue", "done (carried)": "dim green",
 }
@@ -52,7 +52,7 @@ class LiveTable:
                     row = self.rows[event.job] = Row(event.job, "", "")
                 row.state = f"{event.state.value} ({event.origin})" if event.origin else event.state.value
                 row.attempt = event.attempt
-                if event.state in (JobState.QUEUED,):
+                if event.state in (JobState.PREPARING, JobState.QUEUED):
                     row.started, row.ended, row.progress = None, None, None
                 if event.state is JobState.RUNNING:
                     row.started = event.at
@@ -80,7 +80,7 @@ class LiveTable:
         rows = list(self.rows.values())
         if len(rows) <= MAX_ROWS:
             return rows
-        rank = {"running": 0, "queued": 1, "retrying": 2, "failed": 3, "killed": 4, "ready": 5, "done": 6,
+        rank = {"running": 0, "preparing": 1, "queued": 1, "retrying": 2, "failed": 3, "killed": 4, "ready": 5, "done": 6,
                 "skipped": 7}
         rows.sort(key=lambda r: (rank.get(r.state, 9), -(r.ended or r.started or 0)))
         return rows[:MAX_ROWS]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_COLORS: Mapping[str, str] = MappingProxyType({
     "ready": "#f5f5f5",
+    "preparing": "#fde7c8",
     "queued": "#fff3cd",
     "running": "#cce5ff",
     "retrying": "#ffe0b2",

@@ -24,10 +24,13 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional, Sequence
 
 from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
+
+if TYPE_CHECKING:
+    from cc_core.environments.host import EnvironmentHost
 
 Handle = dict[str, Any]
 """What a job type needs to find a submitted job again; stored as JSON."""
@@ -159,6 +162,22 @@ class JobType(ABC):
     def describe(self) -> dict[str, Any]:
         """Extra facts for ``ccw plugins`` (e.g. WSL distributions found)."""
         return {}
+
+    def environment_host(self, job: JobSpec) -> "EnvironmentHost":
+        """Where the environment of a job that asks for one (``requirements:``, ``conda:``) is checked and built:
+        the host the job will run on, as an :class:`~cc_core.environments.host.EnvironmentHost` (a label, the cache
+        folder there, a way to run one shell command there). Called from a background thread; it may block.
+
+        The default is this machine, with the cache in ``$CC_HOME/envs`` (the job's or the job type's option
+        ``environments``, or the settings file's ``environments: {localhost: FOLDER}``, say otherwise). A job type
+        whose jobs run elsewhere returns that host (see :class:`~cc_core.environments.host.ShellEnvironmentHost`).
+        """
+        from cc_core.environments.host import LocalEnvironmentHost, conda_roots_option, root_option
+
+        root = root_option(self.context.options, job.options, str(self.context.home / "envs"), "localhost",
+                           self.context.home)
+        return LocalEnvironmentHost(Path(os.path.expanduser(root)),
+                                    conda_roots_option(self.context.options, job.options))
 
     def find(self, launch: Launch) -> Optional[Handle]:
         """Look for an attempt that may have been submitted just before the process driving the run died: the store

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from cc_core.environments.step import EnvironmentStep, Prepared
 from cc_core.workflow.dag import dependency_problems, topological_order
 from cc_core.errors import CCError, JobNotFoundError, Problem, StoreError, WorkflowError
 from cc_core.running.events import (Event, EventBus, JobLog, JobProgress, JobStateChanged, RunFinished, RunStarted,
@@ -139,6 +140,7 @@ class Engine:
         self._retrying: set[str] = set()
         self._removed: list[str] = []
         self.error: Optional[BaseException] = None
+        self.environments = EnvironmentStep(self.job_types_for, spec.directory, self.post)
         self._build(records)
 
     # ----------------------------------------------------------------------------------------------- setup
@@ -188,6 +190,7 @@ class Engine:
             for worker in self._workers.values():
                 worker.close()
             self._lock.release()
+            self.environments.close()
             self._refuse_commands()
             self._stopped.set()
 
@@ -246,7 +249,9 @@ class Engine:
             return True
         if not self.schedule_new:
             return not (self.active_jobs or self._resume_pending)
-        return not (self.active_jobs or self.ready or self._retrying or self._resume_pending or self._at_gate)
+        return not (self.active_jobs or self.ready or self._retrying or self._resume_pending or self._at_gate
+                    or any(n in self.jobs and self.jobs[n].state is JobState.READY
+                           for n in self.environments.waiting()))
 
     def _wait_time(self, now: float) -> float:
         wake = now + 5.0
@@ -316,6 +321,8 @@ class Engine:
                 self._add_timer(time.monotonic() + 2.0, "find", message[1], message[2])
             elif kind == "command":
                 self._on_command(message[1], message[2], message[3])
+            elif kind == "prepared":
+                self._on_prepared(message[1])
             elif kind == "detach":
                 self._detach = True
             elif kind == "worker-error":
@@ -362,9 +369,9 @@ class Engine:
                                             reason, (record.origin or {}).get("how") if state.is_final else None))
         if state is JobState.RUNNING:
             self._schedule_deadline(job)
-        if state.is_active:
+        if state.holds_slot:
             self.active_jobs[job.name] = job
-        elif old.is_active:
+        elif old.holds_slot:
             self.active_jobs.pop(job.name, None)
             self.slots.give_back(record.host, record.kind)
             job.active = None
@@ -455,7 +462,7 @@ class Engine:
             elif state is JobState.RETRYING:
                 self._retrying.add(job.name)
                 self._add_timer(time.monotonic(), "retry", job.name, job.record.attempt)
-            elif state.is_active:
+            elif state.holds_slot:
                 self.slots.take(ReadyJob(job.name, job.record.kind, job.record.host, job.record.order))
                 self.active_jobs[job.name] = job
                 self._start_type(job.record.kind)
@@ -514,6 +521,8 @@ class Engine:
             if job.ready is not ready:
                 continue
             self._unready(job)
+            if self._waits_for_environment(job):
+                continue
             job.record.attempt += 1
             job.record.progress = None
             job.record.message = None
@@ -521,13 +530,46 @@ class Engine:
             job.record.handle = None
             launch = self._launch(job)
             job.record.log_path = str(launch.log_path)
-            self._move(job, JobState.QUEUED)
+            prepared = self.environments.begin(launch) if self.environments.needs(job.spec) else launch
+            self._move(job, JobState.QUEUED if prepared is not None else JobState.PREPARING)
             self.slots.take(ready)
-            launches.append((job, launch))
+            if prepared is not None:
+                launches.append((job, prepared))
         # The attempts are recorded as queued before they are submitted (see the module docstring).
         self._flush()
         for job, launch in launches:
             self._submit(job, launch)
+
+    def _waits_for_environment(self, job: _Job) -> bool:
+        """Another job prepares the environment this one needs: it stays ready, without a slot, until then."""
+        message = self.environments.park(job.spec) if self.environments.needs(job.spec) else None
+        if message is not None and message != job.record.message:
+            job.record.message = message
+            self._dirty[job.name] = job.record
+            self._events.append(JobProgress(self.run.id, time.time(), job.name, job.record.progress, message))
+        return message is not None
+
+    def _on_prepared(self, prepared: Prepared) -> None:
+        """An environment check or build ended: submit the job that asked, and let the jobs that waited go on (or
+        fail with the same reason)."""
+        for name in self.environments.finish(prepared):
+            waiter = self.jobs.get(name)
+            if waiter is None or waiter.state is not JobState.READY:
+                continue
+            waiter.record.message = None
+            if prepared.launch is None:
+                self._move(waiter, JobState.FAILED, reason=prepared.reason)
+            else:
+                self._make_ready(waiter)
+        job = self.jobs.get(prepared.job)
+        if job is None or job.record.attempt != prepared.attempt or job.state is not JobState.PREPARING:
+            return
+        if prepared.launch is None:
+            self._attempt_failed(job, None, prepared.reason or "its environment could not be prepared")
+            return
+        self._move(job, JobState.QUEUED)
+        self._flush()
+        self._submit(job, prepared.launch)
 
     def _chain_children(self, parent: _Job) -> None:
         """Hand children to their job type before their parents end, where it can wait for them itself (SLURM's
@@ -537,7 +579,7 @@ class Engine:
             return   # with a gate (the cache), a child is asked once its parents are done, never handed over early
         for name in parent.children:
             child = self.jobs[name]
-            if child.state is not JobState.READY or child.ready is not None:
+            if child.state is not JobState.READY or child.ready is not None or self.environments.needs(child.spec):
                 continue
             job_type = self.job_types.get(child.record.kind)
             can = getattr(job_type, "can_submit_after", None)
@@ -832,7 +874,7 @@ class Engine:
         job = self._job(name)
         if job.state.is_final:
             return
-        if job.state in (JobState.READY, JobState.RETRYING):
+        if job.state in (JobState.READY, JobState.RETRYING, JobState.PREPARING):
             self._unready(job)
             self._move(job, JobState.KILLED, reason="killed")
         else:
@@ -842,7 +884,7 @@ class Engine:
         self.run.state = RunState.KILLED
         self.run.reason = "killed"
         for job in self.jobs.values():
-            if job.state in (JobState.READY, JobState.RETRYING):
+            if job.state in (JobState.READY, JobState.RETRYING, JobState.PREPARING):
                 self._unready(job)
                 self._move(job, JobState.KILLED, reason="killed")
         for job in self.jobs.values():

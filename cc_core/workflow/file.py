@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 _scalars = yaml.constructor.SafeConstructor()
 _STR_TAG = "tag:yaml.org,2002:str"
 _JOB_DEFAULT_FIELDS = ("kind", "host", "user", "retries", "retry_delay", "timeout", "env", "options", "python",
-                       "venv", "workdir", "cache")
+                       "venv", "workdir", "cache", "requirements", "conda")
 
 
 @dataclass

@@ -73,7 +73,14 @@ class JobSpec(BaseModel):
     retry_delay: float = 0.0
     timeout: Optional[float] = None
     python: Optional[str] = None
+    """An interpreter (path or name) for ``.py`` scripts; with ``requirements:``, a minor version such as ``"3.11"``
+    (or the interpreter the environment is built from)."""
     venv: Optional[str] = None
+    requirements: Optional[Union[str, list[str]]] = None
+    """A requirements file (next to the workflow file) or a list of requirement lines: the job runs in an
+    environment with exactly these, built once on its host (docs/environments.md)."""
+    conda: Optional[str] = None
+    """An existing conda environment (a name or a folder) or an ``environment.yml`` to build on the host."""
     inputs: list[str] = Field(default_factory=list)
     outputs: list[str] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -109,6 +116,21 @@ class JobSpec(BaseModel):
             return [str(v) if isinstance(v, (int, float)) else v for v in value]
         return value
 
+    @field_validator("python", mode="before")
+    @classmethod
+    def _python(cls, value: Any) -> Any:
+        if isinstance(value, float):  # YAML reads python: 3.11 as a number (and 3.10 as 3.1)
+            text = f"{value:g}"
+            return "3.10" if text == "3.1" else text
+        return value
+
+    @field_validator("requirements", mode="before")
+    @classmethod
+    def _requirements(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        return value
+
     @field_validator("env", mode="before")
     @classmethod
     def _env(cls, value: Any) -> Any:
@@ -125,7 +147,26 @@ class JobSpec(BaseModel):
             raise ValueError("say what the job runs: give one of script, notebook or command")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("timeout must be more than 0 seconds")
+        self._environment_fields()
         return self
+
+    def _environment_fields(self) -> None:
+        from cc_core.environments.spec import is_python_version
+
+        if self.requirements is not None and self.conda:
+            raise ValueError("give either requirements: (a virtual environment) or conda:, not both")
+        if (self.requirements is not None or self.conda) and self.venv:
+            raise ValueError("venv: names an environment of its own; leave it out when giving requirements: "
+                             "or conda:")
+        if self.conda and self.python:
+            raise ValueError("a conda environment brings its own Python; leave python: out")
+        if is_python_version(self.python) and self.requirements is None:
+            raise ValueError(f"python: '{self.python}' asks for a Python version, which cc can only provide in an "
+                             "environment it builds: give requirements: too (a list may be empty), or give "
+                             "python: an interpreter path")
+        if self.notebook and (self.requirements is not None or self.conda):
+            raise ValueError("a notebook runs in its kernel: requirements: and conda: apply to scripts and "
+                             "commands")
 
     @property
     def payload(self) -> str:

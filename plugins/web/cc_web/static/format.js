@@ -1,8 +1,8 @@
 // How times, durations and states are shown.
 
 export const FINAL = new Set(["done", "failed", "killed", "skipped"]);
-export const ACTIVE = new Set(["queued", "running"]);
-export const STATE_ORDER = ["ready", "queued", "running", "retrying", "done", "failed", "killed", "skipped"];
+export const ACTIVE = new Set(["preparing", "queued", "running"]);
+export const STATE_ORDER = ["ready", "preparing", "queued", "running", "retrying", "done", "failed", "killed", "skipped"];
 
 export function clock(seconds) {
   if (seconds === null || seconds === undefined) return "";
