@@ -10,6 +10,7 @@ is all a new process needs to follow a job again.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import threading
 import time
@@ -17,6 +18,8 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Optional, Sequence
 
+from cc_core.environments.host import (DEFAULT_ROOT, EnvironmentHost, LocalEnvironmentHost, ShellEnvironmentHost,
+                                       conda_roots_option, root_option)
 from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
 from cc_core.workflow.model import JobSpec
@@ -71,6 +74,23 @@ class SlurmJobType(JobType):
     def host_for(self, job: JobSpec, options: Optional[SlurmOptions] = None) -> LoginHost:
         options = options or self.options(job)
         return self._host(job.host, job.user, options.ssh)
+
+    def environment_host(self, job: JobSpec) -> EnvironmentHost:
+        """Environments are built through the login host, on the file system it shares with the compute nodes."""
+        options = self.options(job)
+        host = self.host_for(job, options)
+        layers = {k: v for k, v in (("environments", options.environments), ("conda_root", options.conda_root)) if v}
+        if host.is_local:
+            default = str(self.context.home / "envs")
+            root = root_option({}, layers, default, "localhost", self.context.home)
+            return LocalEnvironmentHost(Path(os.path.expanduser(root)), conda_roots_option({}, layers))
+
+        def run(command: str, timeout: float) -> tuple[int, str, str]:
+            result = host.run(command, env=options.slurm_env, timeout=timeout)
+            return result.exit_code, result.stdout, result.stderr
+
+        root = root_option({}, layers, DEFAULT_ROOT, host.label, self.context.home)
+        return ShellEnvironmentHost(host.label, root, run, conda_roots_option({}, layers))
 
     def _handle_host(self, handle: Handle) -> LoginHost:
         return self._host(handle.get("host"), handle.get("user"), handle.get("ssh") or {})

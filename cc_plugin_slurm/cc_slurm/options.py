@@ -91,6 +91,11 @@ class SlurmOptions(BaseModel):
     cc to see them end; see docs/jobtypes/slurm.md."""
     command_timeout: float = Field(default=60.0, gt=0)
     """Seconds one SLURM command (or one command on the login host) may take."""
+    environments: Optional[str] = None
+    """The environment cache folder, on the login host's file system shared with the compute nodes (default
+    ``~/.cc/envs`` on a remote login host, ``$CC_HOME/envs`` here; docs/environments.md)."""
+    conda_root: Optional[Union[str, list[str]]] = None
+    """Where conda installations are looked for first (``conda: NAME``)."""
 
     @field_validator("time", mode="before")
     @classmethod

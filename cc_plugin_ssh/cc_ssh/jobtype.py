@@ -21,6 +21,8 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import paramiko
 
+from cc_core.environments.host import (DEFAULT_ROOT, EnvironmentHost, ShellEnvironmentHost, conda_roots_option,
+                                       root_option)
 from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
 from cc_core.workflow.model import JobSpec
@@ -31,6 +33,7 @@ from cc_ssh.failures import disk_full, is_disk_full, with_job
 from cc_ssh.job_folder import (find_script, folder_of, launch_script, parse_launch, parse_prepare,
                                prepare_script)
 from cc_ssh.pool import POOL, ConnectionPool
+from cc_ssh.remote import RemoteShell
 from cc_ssh.settings import SSHSettings, settings_for
 from cc_core.workflow.staging import missing_inputs
 from cc_ssh.staging import fetch_outputs, split_plan, subfolders, upload_plan, workdir_of
@@ -119,6 +122,20 @@ class SSHJobType(JobType):
             problems.append(f"env names {', '.join(repr(b) for b in bad)} cannot be passed to a remote shell "
                             "(use letters, digits and '_', not starting with a digit)")
         return problems
+
+    def environment_host(self, job: JobSpec) -> EnvironmentHost:
+        """The job's host over the pooled connection; the cache in ``~/.cc/envs`` there unless the option
+        ``environments`` (or the settings file's ``environments: {HOST: FOLDER}``) says otherwise."""
+        connection, settings = self._job_connection(job)
+        shell = RemoteShell(connection)
+
+        def run(command: str, timeout: float) -> tuple[int, str, str]:
+            result = shell.run(command, timeout=timeout)
+            return result.exit_code, result.stdout, result.stderr
+
+        label = connection.target.label
+        root = root_option(self.context.options, job.options, DEFAULT_ROOT, label, self.context.home)
+        return ShellEnvironmentHost(label, root, run, conda_roots_option(self.context.options, job.options))
 
     def show_script(self, launch: Launch) -> Optional[str]:
         return wrapper_script(launch, launch.log_path.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -38,6 +38,10 @@ class SSHSettings(BaseModel):
     """Seconds between SIGTERM and SIGKILL when a job is cancelled."""
     reconnect_backoff_max: float = Field(default=30.0, gt=0)
     """The longest wait between two attempts to reconnect to a host that dropped."""
+    environments: Optional[str] = None
+    """The environment cache folder on the host (default ``~/.cc/envs``; docs/environments.md)."""
+    conda_root: Optional[Union[str, list[str]]] = None
+    """Where conda installations are looked for first on the host (``conda: NAME``)."""
 
     @field_validator("connect_timeout", "command_timeout", "kill_grace", "reconnect_backoff_max", mode="before")
     @classmethod

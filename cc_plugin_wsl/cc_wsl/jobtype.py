@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from cc_core.environments.host import (DEFAULT_ROOT, EnvironmentHost, ShellEnvironmentHost, conda_roots_option,
+                                       root_option)
 from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
                              read_log_files)
@@ -127,6 +129,23 @@ class WSLJobType(JobType):
         plan = plan_job(launch, self.paths)
         argv = self._start_argv(plan, launch.attempt, exe="wsl.exe")
         return f"{windows_command_line(argv)}\n\n# {plan.files.wrapper}\n{plan.wrapper}"
+
+    def environment_host(self, job: JobSpec) -> EnvironmentHost:
+        """Environments are built inside the job's distribution (``~/.cc/envs`` there unless the option
+        ``environments`` says otherwise); the command goes to ``sh`` on its standard input."""
+        target = WslTarget.of(job)
+
+        def run(command: str, timeout: float) -> tuple[int, str, str]:
+            argv = wsl_argv(self.exe, distribution=target.distribution, user=target.user, command=["sh", "-s"])
+            result = run_wsl(argv, stdin=command.encode(), timeout=timeout)
+            if result.wsl_failed:
+                raise self._error(result, target, job.name, "build its environment")
+            return result.returncode, result.stdout.decode("utf-8", "replace"), \
+                result.stderr.decode("utf-8", "replace")
+
+        label = f"wsl:{target.distribution or 'default'}"
+        root = root_option(self.context.options, job.options, DEFAULT_ROOT, label, self.context.home)
+        return ShellEnvironmentHost(label, root, run, conda_roots_option(self.context.options, job.options))
 
     # ------------------------------------------------------------------------------------------- submit
     def _start_argv(self, plan: WslPlan, attempt: int, exe: Optional[str] = None) -> list[str]:

@@ -28,7 +28,7 @@ from cc_wsl.wrapper import AttemptFiles, shell_path, wrapper_script
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PATH_VARIABLES = ("CC_JOB_DIR", "CC_RUN_DIR", "CC_WORKFLOW_DIR")
-JOB_OPTIONS = ("distribution", "user", "automount_root")
+JOB_OPTIONS = ("distribution", "user", "automount_root", "environments", "conda_root")
 
 
 @dataclass(frozen=True)
