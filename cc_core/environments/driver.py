@@ -243,12 +243,15 @@ def ensure(params):
             return answer
         if os.path.lexists(folder):
             shutil.rmtree(folder, ignore_errors=True)   # left by a builder that died: never reused
-        os.makedirs(folder)
         started = time.time()
-        spec_file = os.path.join(folder, "cc-requirements" + (".yml" if kind == "conda-file" else ".txt"))
+        # The installers want to make the folder themselves: what goes with the build waits beside it.
+        staging = os.path.join(root, ".builds")
+        os.makedirs(staging, exist_ok=True)
+        spec_name = "cc-requirements" + (".yml" if kind == "conda-file" else ".txt")
+        spec_file = os.path.join(staging, name + "-" + spec_name)
         with open(spec_file, "w") as handle:
             handle.write(params["requirements"])
-        log_path = os.path.join(folder, BUILD_LOG)
+        log_path = os.path.join(staging, name + "-" + BUILD_LOG)
         try:
             with open(log_path, "w") as log:
                 if kind == "conda-file":
@@ -261,8 +264,12 @@ def ensure(params):
         except Failed:
             _print_file(log_path)
             shutil.rmtree(folder, ignore_errors=True)
+            for leftover in (log_path, spec_file):
+                os.remove(leftover)
             raise
         _print_file(log_path)
+        os.replace(log_path, os.path.join(folder, BUILD_LOG))
+        os.replace(spec_file, os.path.join(folder, spec_name))
         record = {"name": name, "hash": params["hash"], "kind": kind, "python": python_tag,
                   "platform": platform_tag(), "python_path": target, "installer": installer,
                   "requirements": params["requirements"], "built": started,

@@ -61,6 +61,7 @@ class EnvironmentStep:
         self._post = post
         self._known: dict[Key, Environment] = {}
         self._pending: dict[Key, _Pending] = {}
+        self._failed: dict[Key, str] = {}     # builds that failed in this run: why
         self._pool: Optional[ThreadPoolExecutor] = None
 
     needs = staticmethod(needs_environment)
@@ -84,6 +85,11 @@ class EnvironmentStep:
         known = self._known.get(key)
         if known is not None:
             return with_environment(launch, known)
+        failed = self._failed.get(key)
+        if failed is not None and launch.attempt <= 1:   # a retry tries the build again
+            self._pending[key] = _Pending(launch.job.name)
+            self._post(("prepared", Prepared(launch.key, launch.attempt, key, None, failed)))
+            return None
         try:
             spec = EnvironmentSpec.of(launch.job, self._workflow_dir)
             host = self._job_type_for(launch.job).environment_host(launch.job)
@@ -125,6 +131,9 @@ class EnvironmentStep:
         reason)."""
         if prepared.environment is not None:
             self._known[prepared.key] = prepared.environment
+            self._failed.pop(prepared.key, None)
+        elif prepared.reason:
+            self._failed[prepared.key] = prepared.reason
         pending = self._pending.pop(prepared.key, None)
         return pending.waiting if pending is not None else []
 

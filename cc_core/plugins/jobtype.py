@@ -153,6 +153,12 @@ class JobType(ABC):
             if not path.is_file():
                 what = "script" if job.script else "notebook"
                 problems.append(f"{what} '{name}' does not exist (looked for {path})")
+        for field, value in (("requirements", job.requirements), ("conda", job.conda)):
+            if isinstance(value, str) and (field == "requirements" or value.endswith((".yml", ".yaml"))):
+                path = Path(os.path.expanduser(value))
+                path = path if path.is_absolute() else workflow_dir / path
+                if not path.is_file():
+                    problems.append(f"{field} file '{value}' does not exist (looked for {path})")
         return problems
 
     def show_script(self, launch: Launch) -> Optional[str]:

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Optional, Sequence
 
+from cc_core.environments.spec import is_python_version
 from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
                              UpdateSink, read_log_files)
@@ -58,7 +59,8 @@ class LocalJobType(JobType):
 
     def validate(self, job: JobSpec, workflow_dir: Path) -> list[str]:
         problems = super().validate(job, workflow_dir)
-        if job.python and not Path(os.path.expanduser(job.python)).exists() and not _on_path(job.python):
+        if job.python and not is_python_version(job.python) and not Path(os.path.expanduser(job.python)).exists() \
+                and not _on_path(job.python):
             problems.append(f"python '{job.python}' does not exist")
         if job.venv and not Path(os.path.expanduser(job.venv)).is_dir():
             problems.append(f"venv '{job.venv}' does not exist")
