@@ -270,7 +270,7 @@ def test_svg_has_one_element_per_job_with_its_state_and_colour() -> None:
     assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "edge"]) == len(edges)
     assert root.find(f"{SVG}title").text == "demo"  # type: ignore[union-attr]
     legend = [t.text for g in root.iter(f"{SVG}g") if g.get("class") == "legend" for t in g.iter(f"{SVG}text")]
-    assert legend[:8] == list(DEFAULT_COLORS)
+    assert legend[:9] == list(DEFAULT_COLORS)
 
 
 def test_progress_bar_only_when_progress_is_known() -> None:
