@@ -32,7 +32,7 @@ def _run(name: str, folder: Path, sshd: SSHServer, options: dict[str, str], requ
     wf = Workflow(name, directory=folder)
     for i in range(jobs):
         wf.add_job(f"job{i}", kind="ssh", host=sshd.alias, command=PRINT, requirements=requirements, options=options)
-    assert wf.run(timeout=120) is RunState.DONE, wf.status()
+    assert wf.run(timeout=120, max_parallel=10) is RunState.DONE, wf.status()
     return wf
 
 
