@@ -29,6 +29,10 @@ _LAZY = {
     "Scheduler": "cc_core.plugins.scheduler", "ReadyJob": "cc_core.plugins.scheduler",
     "Slots": "cc_core.plugins.scheduler", "StatusStore": "cc_core.store.base",
     "ProgressParser": "cc_core.plugins.progress", "Command": "cc_core.plugins.commands",
+    # environments on the host where a job runs
+    "EnvironmentHost": "cc_core.environments.host", "ShellEnvironmentHost": "cc_core.environments.host",
+    "environment_hash": "cc_core.environments.spec",
+    "extra_requirements_for_functions": "cc_core.environments.functions",
 }
 
 __all__ = ["hookimpl", *_LAZY]
