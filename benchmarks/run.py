@@ -8,7 +8,7 @@ as a whole process with the SQLite store in a fresh ``CC_HOME``; then the engine
 10,000-job DAG, the cache and rerun (``cached.py``), and the SSH, SLURM and REST benchmarks where their plugins and
 components are there.
 
-    .venv/bin/python benchmarks/run.py [--runs 5] [--only W1,W2,W3,SCALE,CACHE,SSH,SLURM,WEB] [--markdown FILE]
+    .venv/bin/python benchmarks/run.py [--runs 5] [--only W1,W2,W3,SCALE,CACHE,ENV,SSH,SLURM,WEB] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def _yes(ok: bool) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- main
-SECTIONS = ("W1", "W2", "W3", "SCALE", "CACHE", "SSH", "SLURM", "WEB")
+SECTIONS = ("W1", "W2", "W3", "SCALE", "CACHE", "ENV", "SSH", "SLURM", "WEB")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -267,6 +267,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             sections.append(cached_benchmark(work, BIN / "ccw", args.runs, cc_env))
             _print_section(*sections[-1])
+        if "ENV" in chosen:
+            sections.append(environment_benchmark(work))
+            _print_section(*sections[-1])
         remote = [k for k in ("SSH", "SLURM", "WEB") if k in chosen]
         if remote:
             from remote import remote_sections
@@ -285,6 +288,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def environment_benchmark(work: Path, count: int = 200) -> tuple[str, Table, list[str]]:
+    """``requirements:`` once the environment is built (benchmarks/environments.py, in its own process)."""
+    folder = work / "environments"
+    folder.mkdir()
+    done = subprocess.run([sys.executable, str(HERE / "environments.py"), str(folder), str(count)],
+                          capture_output=True, text=True, env={**os.environ, "CC_ENV_INSTALLER": "pip"})
+    if done.returncode != 0:
+        raise CommandFailed(f"benchmarks/environments.py failed: {done.stderr[-1000:]}")
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    table = Table(["measure", "value"])
+    table.add(["build (venv + pip, one wheel), once", f"{r['build_s']:.2f} s"])
+    table.add(["cached check, first job of a run (file lookup)", f"{r['first_check_ms']:.3f} ms median, "
+               f"{r['first_check_p95_ms']:.3f} ms p95"])
+    table.add(["cached check, other jobs of the run", f"{r['known_check_ms']:.3f} ms median"])
+    table.add([f"run of {r['jobs']} trivial jobs, -j 2: without / with requirements:",
+               f"{r['run_plain_s']:.2f} s / {r['run_with_env_s']:.2f} s ({r['per_job_ms']:+.2f} ms per job)"])
+    note = f"cached environment check per job < 5 ms locally: {_yes(r['first_check_p95_ms'] < 5)}"
+    return "Environments (requirements:) on this machine, once built", table, [note]
 
 
 def local_notes(local: dict[str, Any]) -> list[str]:
