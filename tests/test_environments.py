@@ -235,3 +235,37 @@ jobs:
     [env] = environments(cc_home)
     assert f"-py{version}-" in env.name
     assert (cc_home / "runs" / "1" / "one" / "one.log").read_text() == f"ccdemo 1.0 {env}\n"
+
+
+def test_killing_a_job_while_its_environment_is_built_ends_the_run_and_the_build(
+        cc_home: Path, tmp_path: Path, wheels: Path) -> None:
+    from cc_core.api import Workflow
+    from cc_core.testing.polling import wait_for
+
+    marker = tmp_path / "slow-python.pid"
+    slow = tmp_path / "slow-python"
+    slow.write_text(f"#!/bin/sh\necho $$ > {marker}\nsleep 60\nexec {sys.executable} \"$@\"\n")
+    slow.chmod(0o755)
+    wf = Workflow("slow-build", directory=tmp_path)
+    wf.add_job("builder", command="true", requirements=offline_requirements(wheels, "ccdemo==1.0"),
+               python=str(slow))
+    wf.add_job("waiter", command="true", requirements=offline_requirements(wheels, "ccdemo==1.0"),
+               python=str(slow))
+    wf.add_job("after", command="true", depends=["builder"])
+    run = wf.start(max_parallel=4)
+    states = lambda: {job.name: (job.state.value, job.message) for job in run.jobs()}  # noqa: E731
+    seen = wait_for(lambda: marker.exists() and states(), timeout=30, what="the build to start")
+    builder = next(name for name, (state, _) in seen.items() if state == "preparing")
+    waiter = "waiter" if builder == "builder" else "builder"
+    assert seen[waiter] == ("ready", f"waiting for environment "
+                                     f"{seen[waiter][1].split()[3]} on localhost"), seen
+    started = time.monotonic()
+    run.kill()
+    assert run.wait(timeout=20).value == "killed"
+    assert time.monotonic() - started < 10
+    final = states()
+    assert final[builder][0] == "killed" and final[waiter][0] == "killed" and final["after"][0] in ("killed",
+                                                                                                    "skipped")
+    pid = int(marker.read_text())
+    wait_for(lambda: not Path(f"/proc/{pid}").exists(), timeout=10, what="the build to be stopped")
+    assert builds(cc_home) == []

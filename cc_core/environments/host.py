@@ -11,7 +11,9 @@ host, sent in that one command.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import signal
 import subprocess
 import sys
 from abc import ABC, abstractmethod
@@ -69,6 +71,10 @@ class EnvironmentHost(ABC):
     def run(self, command: str, timeout: float) -> ShellOutput:
         """Run one ``sh`` command line there. Raise :class:`JobTypeError` when it could not be run at all."""
 
+    def cancel(self) -> None:
+        """Stop the commands still running there (the run ended while a build went on). A build stopped half-way
+        leaves a folder without a record, which is never used and is removed by the next build."""
+
     @property
     def identity(self) -> tuple[str, str]:
         """Two jobs whose hosts have the same identity share environments."""
@@ -98,16 +104,35 @@ class LocalEnvironmentHost(EnvironmentHost):
         self.local_root = root
         self.python = sys.executable
         self.conda_roots = conda_roots
+        self._running: set[subprocess.Popen[str]] = set()
 
     def run(self, command: str, timeout: float) -> ShellOutput:
         try:
-            done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL, errors="replace")
-        except subprocess.TimeoutExpired:
-            raise JobTypeError(f"building an environment took longer than {timeout:g} s", host=self.label) from None
+            process = subprocess.Popen(["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       stdin=subprocess.DEVNULL, text=True, errors="replace",
+                                       start_new_session=True)
         except OSError as exc:
             raise JobTypeError(f"cannot start /bin/sh: {exc}", host=self.label) from None
-        return ShellOutput(done.returncode, done.stdout, done.stderr)
+        self._running.add(process)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._stop(process)
+            raise JobTypeError(f"building an environment took longer than {timeout:g} s", host=self.label) from None
+        finally:
+            self._running.discard(process)
+        return ShellOutput(process.returncode, stdout, stderr)
+
+    def cancel(self) -> None:
+        for process in list(self._running):
+            self._stop(process)
+
+    @staticmethod
+    def _stop(process: "subprocess.Popen[str]") -> None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
 
 
 class ShellEnvironmentHost(EnvironmentHost):

@@ -12,7 +12,7 @@ then hands back the jobs that waited.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -62,7 +62,7 @@ class EnvironmentStep:
         self._known: dict[Key, Environment] = {}
         self._pending: dict[Key, _Pending] = {}
         self._failed: dict[Key, str] = {}     # builds that failed in this run: why
-        self._pool: Optional[ThreadPoolExecutor] = None
+        self._hosts: dict[tuple[str, str], EnvironmentHost] = {}
 
     needs = staticmethod(needs_environment)
 
@@ -102,9 +102,10 @@ class EnvironmentStep:
             self._known[key] = found
             return with_environment(launch, found)
         self._pending[key] = _Pending(f"{spec.short} on {host.label}")
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cc-env")
-        self._pool.submit(self._prepare, launch, key, spec, host)
+        self._hosts[host.identity] = host
+        # A daemon thread: a run that ends (killed) while a remote build goes on does not wait for it.
+        threading.Thread(target=self._prepare, args=(launch, key, spec, host), name=f"cc-env-{launch.key}",
+                         daemon=True).start()
         return None
 
     def _prepare(self, launch: Launch, key: Key, spec: EnvironmentSpec, host: EnvironmentHost) -> None:
@@ -138,5 +139,7 @@ class EnvironmentStep:
         return pending.waiting if pending is not None else []
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
+        """The run ended: stop the builds still going on this machine (nobody waits for them any more)."""
+        if self._pending:
+            for host in self._hosts.values():
+                host.cancel()
