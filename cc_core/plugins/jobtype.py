@@ -172,7 +172,8 @@ class JobType(ABC):
     def environment_host(self, job: JobSpec) -> "EnvironmentHost":
         """Where the environment of a job that asks for one (``requirements:``, ``conda:``) is checked and built:
         the host the job will run on, as an :class:`~cc_core.environments.host.EnvironmentHost` (a label, the cache
-        folder there, a way to run one shell command there). Called from a background thread; it may block.
+        folder there, a way to run one shell command there). Called on the engine's thread, so it must not block
+        (open connections lazily); the host's ``run`` is called from a background thread and may.
 
         The default is this machine, with the cache in ``$CC_HOME/envs`` (the job's or the job type's option
         ``environments``, or the settings file's ``environments: {localhost: FOLDER}``, say otherwise). A job type
