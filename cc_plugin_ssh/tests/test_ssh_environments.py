@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Iterator
 
@@ -12,6 +14,7 @@ from cc_core.api import Workflow
 from cc_core.home import open_store
 from cc_core.plugins.registry import reset_registry
 from cc_core.states import RunState
+from cc_core.testing.polling import ccw_command
 from cc_core.testing.sshd import SSHServer
 from cc_core.testing.wheels import make_wheel, offline_requirements
 
@@ -62,6 +65,15 @@ def test_ten_ssh_jobs_share_one_environment_built_on_the_host_and_the_next_run_n
 
     _run("remote-envs", tmp_path, sshd, options, requirements, jobs=3)
     assert len((ssh_side / "builds.log").read_text().splitlines()) == 1
+
+    # ccw envs asks the host itself; the settings file names the host's cache folder.
+    (home / "config.yaml").write_text(f"environments: {{{sshd.alias}: {ssh_side}}}\n")
+    listed = subprocess.run(ccw_command("envs", "--kind", "ssh", "--host", sshd.alias, "--json"), text=True,
+                            capture_output=True, timeout=60, env=dict(os.environ))
+    assert listed.returncode == 0, listed.stderr
+    [info] = json.loads(listed.stdout)
+    assert (info["host"], info["name"], info["complete"]) == (sshd.alias, env.name, True)
+    assert info["size"] > 1000 and "ccdemo==1.0" in info["requirements"]
 
 
 def test_a_failing_requirement_on_the_ssh_host_fails_the_job_with_pips_message(
