@@ -58,7 +58,8 @@ def test_a_missing_script_or_input_is_a_problem(workflow: Path) -> None:
 def test_bad_options_are_problems(workflow: Path) -> None:
     found = problems(workflow, host="server1", options={"remote_rot": "/x"})
     assert found == ["unknown ssh option 'remote_rot' (known: ssh_config, accept_new_host_keys, "
-                     "remote_root, connect_timeout, command_timeout, kill_grace, reconnect_backoff_max)"]
+                     "remote_root, connect_timeout, command_timeout, kill_grace, reconnect_backoff_max, "
+                     "environments, conda_root)"]
 
 
 def test_a_missing_config_file_is_a_problem(workflow: Path) -> None:
