@@ -220,6 +220,8 @@ def _from_native(root: _Node, loc: Locations, problems: list[Problem]) -> dict[s
         for key, value in defaults.items():
             if key not in _JOB_DEFAULT_FIELDS:
                 continue
+            if key in ("requirements", "conda") and "notebook" in job:
+                continue  # a notebook runs in its kernel, not in an environment cc builds
             if key in ("env", "options") and isinstance(value, dict) and isinstance(job.get(key), dict):
                 job[key] = {**value, **job[key]}
             else:
