@@ -218,12 +218,14 @@ def test_environment_fields_are_checked_before_anything_runs(ccw: Ccw, tmp_path:
     assert expected in result.stdout + result.stderr and "one" in result.stdout + result.stderr
 
 
-def test_a_requirements_file_next_to_the_workflow_and_a_python_version(ccw: Ccw, cc_home: Path, tmp_path: Path,
-                                                                       wheels: Path) -> None:
+def test_a_requirements_file_a_python_version_and_the_hosts_pip_settings(
+        ccw: Ccw, cc_home: Path, tmp_path: Path, wheels: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The requirements file names only the package: where to find it comes from the host's own pip settings."""
     folder = tmp_path / "wf"
     folder.mkdir()
-    (folder / "requirements.txt").write_text("# what the jobs need\n" + "\n".join(
-        offline_requirements(wheels, "ccdemo==1.0")) + "\n")
+    (folder / "requirements.txt").write_text("# what the jobs need\nccdemo==1.0   # the demo package\n")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
     version = "%d.%d" % sys.version_info[:2]
     (folder / "file.yaml").write_text(f"""
 name: from-file
