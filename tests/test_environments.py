@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -155,7 +156,9 @@ jobs:
   by_folder: {{command: "{show}", conda: {conda}/envs/other}}
   script: {{script: show.py, conda: science}}
   missing: {{command: "{show}", conda: nope}}
+  from_file: {{command: "{show}", conda: environment.yml}}
 """)
+    (tmp_path / "environment.yml").write_text("name: x\ndependencies: [python=3.11]\n")
     (tmp_path / "show.py").write_text("import os, sys\nprint(sys.executable, os.environ['CC_ENVIRONMENT'])\n")
     result = ccw("run", str(path), "--no-live", timeout=60)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -167,7 +170,11 @@ jobs:
     missing = next(job for job in jobs if job["name"] == "missing")
     assert missing["state"] == "failed"
     assert f"there is no conda environment 'nope' here (looked in {conda}/envs" in missing["reason"]
-    assert environments(cc_home) == []   # nothing was built
+    from_file = next(job for job in jobs if job["name"] == "from_file")
+    if not any(shutil.which(tool) for tool in ("micromamba", "mamba", "conda")):
+        assert from_file["state"] == "failed"
+        assert "needs micromamba, mamba or conda on PATH here; none was found" in from_file["reason"]
+        assert environments(cc_home) == []   # nothing was built
 
 
 def test_uv_builds_the_environment_where_the_host_has_it(ccw: Ccw, cc_home: Path, tmp_path: Path, wheels: Path,
