@@ -8,9 +8,9 @@ from enum import Enum
 class JobState(str, Enum):
     """Where a job is in its life.
 
-    ``ready`` → (``preparing``) → ``queued`` → ``running`` → one of ``done`` / ``failed`` / ``killed``. A job whose
-    ancestor failed or was killed becomes ``skipped`` without running. A failed attempt with retries left becomes
-    ``retrying`` and then ``queued`` (or ``preparing``) again with the next attempt number.
+    ``ready`` → (``preparing``) → ``queued`` → ``running`` → one of ``done`` / ``failed`` / ``killed``. A job
+    whose ancestor failed or was killed becomes ``skipped`` without running. A failed attempt with retries left
+    becomes ``retrying`` and then ``queued`` (or ``preparing``) again with the next attempt number.
     """
 
     READY = "ready"          # defined; waits for its parents, a free slot, or an environment another job builds
@@ -64,7 +64,8 @@ JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.DONE, JobState.FAILED, JobState.KILLED,
                                 JobState.RETRYING, JobState.SKIPPED}),  # skipped: handed over early, parent failed
     JobState.RUNNING: frozenset({JobState.DONE, JobState.FAILED, JobState.KILLED, JobState.RETRYING}),
-    JobState.RETRYING: frozenset({JobState.PREPARING, JobState.QUEUED, JobState.KILLED, JobState.SKIPPED, JobState.FAILED}),
+    JobState.RETRYING: frozenset({JobState.PREPARING, JobState.QUEUED, JobState.KILLED, JobState.SKIPPED,
+                                  JobState.FAILED}),
     JobState.DONE: frozenset(),
     JobState.FAILED: frozenset(),
     JobState.KILLED: frozenset(),

@@ -11,7 +11,8 @@ from cc_core.running.events import Event, JobProgress, JobStateChanged, RunFinis
 from cc_core.states import JobState
 
 STATE_STYLE = {
-    "ready": "dim", "preparing": "dark_orange", "queued": "yellow", "running": "bold cyan", "retrying": "magenta", "done": "green",
+    "ready": "dim", "preparing": "dark_orange", "queued": "yellow", "running": "bold cyan", "retrying": "magenta",
+    "done": "green",
     "failed": "bold red", "killed": "red", "skipped": "dim red",
     "done (cached)": "blue", "done (carried)": "dim green",
 }
@@ -80,8 +81,8 @@ class LiveTable:
         rows = list(self.rows.values())
         if len(rows) <= MAX_ROWS:
             return rows
-        rank = {"running": 0, "preparing": 1, "queued": 1, "retrying": 2, "failed": 3, "killed": 4, "ready": 5, "done": 6,
-                "skipped": 7}
+        rank = {"running": 0, "preparing": 1, "queued": 1, "retrying": 2, "failed": 3, "killed": 4, "ready": 5,
+                "done": 6, "skipped": 7}
         rows.sort(key=lambda r: (rank.get(r.state, 9), -(r.ended or r.started or 0)))
         return rows[:MAX_ROWS]
 
