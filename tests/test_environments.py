@@ -278,3 +278,26 @@ def test_killing_a_job_while_its_environment_is_built_ends_the_run_and_the_build
     pid = int(marker.read_text())
     wait_for(lambda: not Path(f"/proc/{pid}").exists(), timeout=10, what="the build to be stopped")
     assert builds(cc_home) == []
+
+
+def test_a_run_whose_runner_died_while_preparing_resumes_and_builds_once(ccw: Ccw, cc_home: Path, tmp_path: Path,
+                                                                         wheels: Path) -> None:
+    from cc_core.testing.polling import wait_for
+
+    started = tmp_path / "build-started"
+    slow = tmp_path / "slow-python"   # the first build waits a little, so the runner can die during it
+    slow.write_text(f"#!/bin/sh\n[ -e {started} ] || {{ touch {started}; sleep 3; }}\nexec {sys.executable} \"$@\"\n")
+    slow.chmod(0o755)
+    path = workflow(tmp_path / "wf", "resumed", offline_requirements(wheels, "ccdemo==1.0"), jobs=3,
+                    extra="  last: {command: 'echo last', depends: [job0, job1, job2]}\n")
+    path.write_text(path.read_text().replace("defaults:\n", f"defaults:\n  python: {slow}\n"))
+    runner = subprocess.Popen(ccw_command("run", str(path), "--no-live"), env={**os.environ, "CC_HOME": str(cc_home)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: started.exists(), timeout=30, what="the build to start")
+    runner.kill()
+    runner.wait(timeout=10)
+    result = ccw("run", "--resume", "1", "--no-live", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(builds(cc_home)) == 1
+    [env] = environments(cc_home)
+    assert (cc_home / "runs" / "1" / "job1" / "job1.log").read_text() == f"ccdemo 1.0 {env}\n"
