@@ -197,6 +197,8 @@ def test_ccw_envs_lists_sizes_and_last_use_and_prunes_unused(ccw: Ccw, cc_home: 
     [listed] = json.loads(ccw("envs", "--json", check=True).stdout)
     assert listed["host"] == "localhost" and listed["complete"] and listed["size"] > 1000
     assert time.time() - listed["last_used"] < 120
+    assert [e["name"] for e in json.loads(ccw("envs", "-w", str(path), "--json", check=True).stdout)] == \
+        [listed["name"]]
     table = ccw("envs", check=True).stdout
     assert listed["name"] in table and "ccdemo==1.0" in table and "just now" in table
     assert "removed 0 environments" in ccw("envs", "prune", "--days", "30", check=True).stdout
