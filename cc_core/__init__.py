@@ -33,6 +33,14 @@ _LAZY = {
     "EnvironmentHost": "cc_core.environments.host", "ShellEnvironmentHost": "cc_core.environments.host",
     "environment_hash": "cc_core.environments.spec",
     "extra_requirements_for_functions": "cc_core.environments.functions",
+    # analytics functions
+    "function": "cc_core.functions.decorator", "RemoteFunction": "cc_core.functions.decorator",
+    "CallFuture": "cc_core.functions.future", "as_completed": "cc_core.functions.compete",
+    "race": "cc_core.functions.compete", "best": "cc_core.functions.compete",
+    "report_progress": "cc_core.functions.progress", "result": "cc_core.functions.results",
+    "FunctionError": "cc_core.functions.errors", "RemoteError": "cc_core.functions.errors",
+    "VersionMismatchError": "cc_core.functions.errors", "CallKilledError": "cc_core.functions.errors",
+    "CallTimeoutError": "cc_core.functions.errors", "CallLostError": "cc_core.functions.errors",
 }
 
 __all__ = ["hookimpl", *_LAZY]

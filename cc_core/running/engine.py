@@ -131,6 +131,7 @@ class Engine:
         self._next_request_poll = 0.0
         self._detach = False
         self.schedule_new = True   # False: follow what runs, start nothing new (used to kill an orphaned run)
+        self.held_open = False     # True: the run goes on while idle, because jobs may still be added (a process's calls)
         self._stopped = threading.Event()
         self._closing = threading.Lock()
         self._closed = False
@@ -247,6 +248,8 @@ class Engine:
         never be done, so the run is over."""
         if self._detach or self.error is not None:
             return True
+        if self.held_open:
+            return False
         if not self.schedule_new:
             return not (self.active_jobs or self._resume_pending)
         return not (self.active_jobs or self.ready or self._retrying or self._resume_pending or self._at_gate
@@ -621,12 +624,28 @@ class Engine:
             "CC_WORKFLOW_DIR": str(self.spec.directory),
         }
         env.update(job.spec.env)
-        return Launch(run_id=self.run.id, workflow=self.run.workflow, job=job.spec, attempt=attempt,
+        return Launch(run_id=self.run.id, workflow=self.run.workflow, job=self._runnable(job), attempt=attempt,
                       job_dir=job_dir, workflow_dir=self.spec.directory, log_path=job_dir / log_name, env=env)
 
     def _active(self, job: _Job, handle: dict[str, Any]) -> ActiveJob:
         log_path = Path(job.record.log_path) if job.record.log_path else self.run_dir / job.name / f"{job.name}.log"
-        return ActiveJob(job.name, job.record.attempt, handle, job.spec, self.run_dir / job.name, log_path)
+        return ActiveJob(job.name, job.record.attempt, handle, self._runnable(job), self.run_dir / job.name, log_path)
+
+    def _runnable(self, job: _Job) -> JobSpec:
+        """What the job type runs: the job itself, or for a function call the runner script that makes it."""
+        if not job.spec.function:
+            return job.spec
+        from cc_core.functions.job import runnable
+
+        return runnable(job.spec, self.run_dir / job.name, self.spec.directory)
+
+    def _prepare(self, job: _Job, launch: Launch) -> None:
+        """Before a submit: the folder, and a function call's payload (raises CCError when it cannot be made)."""
+        launch.job_dir.mkdir(parents=True, exist_ok=True)
+        if job.spec.function:
+            from cc_core.functions.job import prepare
+
+            prepare(job.spec, launch.job_dir, self.spec.directory, self.run_dir)
 
     def _submit(self, job: _Job, launch: Launch, after: Optional[list[dict[str, Any]]] = None) -> None:
         kind = job.record.kind
@@ -635,7 +654,7 @@ class Engine:
 
         def submit(jt: JobType) -> None:
             try:
-                launch.job_dir.mkdir(parents=True, exist_ok=True)
+                self._prepare(job, launch)
                 handle = jt.submit_after(launch, after) if after else jt.submit(launch)  # type: ignore[attr-defined]
             except CCError as exc:
                 self.post(("submitted", launch.key, launch.attempt, None, exc.message))
@@ -649,7 +668,7 @@ class Engine:
         else:
             # Fast job types submit inline; the result is applied at once, in this same tick.
             try:
-                launch.job_dir.mkdir(parents=True, exist_ok=True)
+                self._prepare(job, launch)
                 handle = job_type.submit(launch)
                 self._on_submitted(launch.key, launch.attempt, handle, None)
             except CCError as exc:
@@ -881,6 +900,7 @@ class Engine:
             self._cancel(job, "killed")
 
     def kill_run(self) -> None:
+        self.held_open = False
         self.run.state = RunState.KILLED
         self.run.reason = "killed"
         for job in self.jobs.values():
@@ -908,6 +928,10 @@ class Engine:
             raise
         if future is not None:
             future.set_result(result)
+
+    def _cmd_release(self) -> None:
+        """No more jobs will be added: the run ends once what it has is over."""
+        self.held_open = False
 
     def _cmd_kill(self, job: Optional[str] = None) -> None:
         if job:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 JOB_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -53,7 +53,8 @@ class JobSpec(BaseModel):
     """One job of a workflow.
 
     Exactly one of ``script`` (a ``.sh``/``.py``/other executable file, found relative to the workflow file),
-    ``notebook`` (a ``.ipynb`` file) or ``command`` (a shell command line) says what the job runs.
+    ``notebook`` (a ``.ipynb`` file), ``command`` (a shell command line) or ``function`` (a Python function,
+    ``module:name``, called with ``args`` and ``kwargs``; see :mod:`cc_core.functions`) says what the job runs.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
@@ -65,7 +66,10 @@ class JobSpec(BaseModel):
     script: Optional[str] = None
     notebook: Optional[str] = None
     command: Optional[str] = None
-    args: list[str] = Field(default_factory=list)
+    function: Optional[str] = None
+    call_file: Optional[str] = None   # a function call prepared in Python (pickled function, args, kwargs)
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict)
     workdir: Optional[str] = None
     depends: list[str] = Field(default_factory=list)
@@ -107,13 +111,17 @@ class JobSpec(BaseModel):
 
     @field_validator("args", mode="before")
     @classmethod
-    def _args(cls, value: Any) -> Any:
+    def _args(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("function"):
+            return list(value) if isinstance(value, tuple) else value  # a function's arguments keep their types
         if isinstance(value, str):
             import shlex
 
             return shlex.split(value)
-        if isinstance(value, list):
-            return [str(v) if isinstance(v, (int, float)) else v for v in value]
+        if isinstance(value, (list, tuple)):
+            value = [str(v) if isinstance(v, (int, float)) else v for v in value]
+            if not all(isinstance(v, str) for v in value):
+                raise ValueError("the arguments of a script are strings or numbers")
         return value
 
     @field_validator("python", mode="before")
@@ -140,11 +148,13 @@ class JobSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_payload(self) -> "JobSpec":
-        given = [f for f in ("script", "notebook", "command") if getattr(self, f)]
+        given = [f for f in ("script", "notebook", "command", "function") if getattr(self, f)]
         if len(given) > 1:
-            raise ValueError(f"give only one of script, notebook, command (got {', '.join(given)})")
+            raise ValueError(f"give only one of script, notebook, command, function (got {', '.join(given)})")
         if not given:
-            raise ValueError("say what the job runs: give one of script, notebook or command")
+            raise ValueError("say what the job runs: give one of script, notebook, command or function")
+        if self.kwargs and not self.function:
+            raise ValueError("kwargs are the keyword arguments of a function: give function too")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("timeout must be more than 0 seconds")
         self._environment_fields()
@@ -171,7 +181,7 @@ class JobSpec(BaseModel):
     @property
     def payload(self) -> str:
         """What runs: the script, notebook or command text."""
-        return self.script or self.notebook or self.command or ""
+        return self.script or self.notebook or self.command or self.function or ""
 
     @property
     def is_local_host(self) -> bool:
