@@ -163,9 +163,14 @@ class Workflow:
 
     def add_job(self, name: str, **fields: Any) -> JobSpec:
         """Add a job (fields as in a workflow file: script/notebook/command, kind, host, depends, ...). While a
-        run started with :meth:`start` goes on, the job joins that run too."""
+        run started with :meth:`start` goes on, the job joins that run too. ``function=`` takes a Python function
+        (or an ``@function``) called with ``args``/``kwargs``; :meth:`result_of` passes a parent's return value."""
         if name in self.spec.jobs:
             raise WorkflowError([Problem("a job of this name already exists", job=name)])
+        if callable(fields.get("function")):
+            from cc_core.functions.workflow_jobs import function_job_fields
+
+            fields = function_job_fields(name, fields)
         try:
             job = JobSpec(name=name, **fields)
         except Exception as exc:  # pydantic's error, said in cc's words
@@ -175,6 +180,14 @@ class Workflow:
             self._controller.add_job(job)
         self.spec.jobs[name] = job
         return job
+
+    @staticmethod
+    def result_of(job: str) -> Any:
+        """Stands for the return value of function job ``job`` in another function job's ``args``/``kwargs``
+        (the job then depends on it)."""
+        from cc_core.functions.payload import ResultOf
+
+        return ResultOf(job)
 
     def remove_job(self, name: str) -> None:
         if name not in self.spec.jobs:

@@ -70,8 +70,12 @@ def main(argv: list) -> int:
         return 2
     payload, result = argv[0], argv[1]
     attempt = os.environ.get("CC_ATTEMPT", "")
-    if not os.path.exists(payload) and len(argv) > 2 and os.path.exists(os.path.join(argv[2], payload)):
-        payload = os.path.join(argv[2], payload)
+    folders = [f for f in (argv[2].split(os.pathsep) if len(argv) > 2 else []) if f and os.path.isdir(f)]
+    if not os.path.exists(payload):
+        for folder in folders:
+            if os.path.exists(os.path.join(folder, payload)):
+                payload = os.path.join(folder, payload)
+                break
     try:
         handle = open(payload, "rb")
     except OSError as exc:
@@ -96,7 +100,7 @@ def main(argv: list) -> int:
             return _fail(result, "mismatch", f"cloudpickle versions differ: the caller has cloudpickle {theirs}, "
                          f"this side ({sys.executable}) has cloudpickle {ours}", attempt)
         _stand_in_for_cc()
-        for folder in (os.getcwd(), *(argv[2:3])):
+        for folder in reversed([os.getcwd(), *folders]):  # modules next to the workflow file
             if folder not in sys.path:
                 sys.path.insert(0, folder)
         try:

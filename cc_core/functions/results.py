@@ -32,6 +32,18 @@ def log_tail(path: Path, limit: int = LOG_TAIL) -> str:
         return ""
 
 
+def failure_reason(job_dir: Path, attempt: int) -> Optional[str]:
+    """What a function job's result file says of its failure (``raised ValueError: ...``), for the store."""
+    outcome = read_outcome(job_dir / RESULT_NAME)
+    if outcome is None or outcome.ok or outcome.attempt not in ("", str(attempt)):
+        return None
+    header = outcome.header
+    if header.get("kind") == "mismatch":
+        return f"did not run: {header.get('message')}"
+    type_name = f"{header.get('module')}.{header.get('type')}".removeprefix("builtins.")
+    return f"raised {type_name}: {header.get('message')}"[:500]
+
+
 def settle(run: int, run_dir: Path, job: str, state: JobState, attempt: int, reason: Optional[str]) -> Any:
     """The return value of a call whose job ended in ``state``; raises the matching :class:`FunctionError`."""
     job_dir = run_dir / job

@@ -775,6 +775,10 @@ class Engine:
                 reason = _EXIT_REASONS.get(update.exit_code, f"exit code {update.exit_code}")
                 if update.exit_code < 0:
                     reason = f"ended by signal {-update.exit_code}"
+            if job.spec.function:
+                from cc_core.functions.results import failure_reason
+
+                reason = failure_reason(self.run_dir / job.name, job.record.attempt) or reason
             self._attempt_failed(job, update.exit_code, reason or "failed")
 
     def _attempt_failed(self, job: _Job, exit_code: Optional[int], reason: str) -> None:

@@ -155,6 +155,12 @@ class JobSpec(BaseModel):
             raise ValueError("say what the job runs: give one of script, notebook, command or function")
         if self.kwargs and not self.function:
             raise ValueError("kwargs are the keyword arguments of a function: give function too")
+        if self.function and not self.call_file:
+            if ":" not in self.function:
+                raise ValueError(f"function '{self.function}' is not 'module:name' (e.g. analytics.models:train)")
+            for value in (*self.args, *self.kwargs.values()):   # {result_of: prep} makes prep a parent
+                if isinstance(value, dict) and set(value) == {"result_of"} and value["result_of"] not in self.depends:
+                    self.depends.append(str(value["result_of"]))
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("timeout must be more than 0 seconds")
         self._environment_fields()
