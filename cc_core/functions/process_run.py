@@ -189,3 +189,13 @@ def process_run() -> ProcessRun:
         if _current is None:
             _current = ProcessRun()
         return _current
+
+
+def forget_process_run() -> None:
+    """End this process's run of calls (waiting for its calls) and start the next call in a new one; for tests
+    that change ``CC_HOME``, and for long-lived processes that want one run per batch of calls."""
+    global _current
+    with _current_lock:
+        current, _current = _current, None
+    if current is not None:
+        current.close()
