@@ -150,7 +150,7 @@ def test_job_without_payload_and_with_two_payloads(write_workflow: Callable[...,
     with pytest.raises(WorkflowError) as info:
         load_workflow(path)
     text = str(info.value)
-    assert "job 'none'" in text and "give one of script, notebook or command" in text
+    assert "job 'none'" in text and "give one of script, notebook, command or function" in text
     assert "job 'two'" in text and "give only one of" in text
 
 
