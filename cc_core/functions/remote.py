@@ -104,7 +104,12 @@ def main(argv: list) -> int:
             if folder not in sys.path:
                 sys.path.insert(0, folder)
         try:
-            call = cloudpickle.load(handle)
+            if header.get("encoding") == "base64":
+                import base64
+
+                call = cloudpickle.loads(base64.b64decode(handle.read()))
+            else:
+                call = cloudpickle.load(handle)
             function = call.get("function")
             if function is None:
                 import importlib
