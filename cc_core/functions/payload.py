@@ -35,12 +35,33 @@ class ResultOf:
     job: str
 
 
+def travel_by_value(function: Any) -> None:
+    """A function from the user's own module (not installed, not the standard library) travels with its module's
+    code, so the far side needs no copy of the module; installed packages are imported there by name."""
+    import sysconfig
+
+    module = sys.modules.get(getattr(function, "__module__", None) or "")
+    file = getattr(module, "__file__", None)
+    if module is None or not file or module.__name__ in ("__main__", "builtins"):
+        return
+    parts = Path(file).resolve().parts
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    if "site-packages" in parts or "dist-packages" in parts or Path(file).resolve().is_relative_to(stdlib):
+        return
+    try:
+        cloudpickle.register_pickle_by_value(module)
+    except ValueError:
+        pass
+
+
 def write_payload(path: Path, *, function: Optional[Callable[..., Any]] = None, ref: Optional[str] = None,
                   args: tuple[Any, ...] | list[Any] = (), kwargs: Optional[dict[str, Any]] = None,
                   name: str = "") -> None:
     """Write a call to ``path`` (atomically: a reader sees the whole file or none)."""
     args = tuple(args)
     kwargs = dict(kwargs or {})
+    if function is not None:
+        travel_by_value(function)
     results_of = sorted({v.job for v in (*args, *kwargs.values()) if isinstance(v, ResultOf)})
     header = {"format": FORMAT, "python": python_version(), "cloudpickle": cloudpickle.__version__,
               "name": name or ref or getattr(function, "__qualname__", "call"), "results_of": results_of}

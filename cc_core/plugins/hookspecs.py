@@ -78,3 +78,16 @@ def cc_register_commands(register: Callable[[Command], None]) -> None:
     :param register: call ``register(command)`` with a :class:`cc_core.plugins.commands.Command` for each sub-command.
     :return: nothing; every plugin's implementation is called.
     """
+
+
+@hookspec
+def cc_register_functions(register: Callable[..., None]) -> None:
+    """Register analytics functions that ``ccw serve`` offers over REST (beside those the settings file names
+    under ``functions:``).
+
+    :param register: call ``register(function, name=None)`` for each: ``function`` is a Python function, an
+        ``@function`` (its job fields say where calls run), or an import path ``"module:name"`` imported when
+        the service first lists or calls it; ``name`` is the name in ``/api/functions/{name}`` (default: the
+        function's own name). Two plugins registering one name is an error naming both.
+    :return: nothing; every plugin's implementation is called.
+    """

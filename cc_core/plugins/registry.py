@@ -110,6 +110,8 @@ class Registry:
         self.progress_parsers: Catalogue[ProgressParser] = Catalogue("progress parser")
         self.commands: dict[str, Command] = {}
         self._command_owners: dict[str, str] = {}
+        self.functions: dict[str, Any] = {}        # name -> function, @function or "module:name" (ccw serve)
+        self._function_owners: dict[str, str] = {}
 
     def collect(self, plugin: object, info: PluginInfo) -> PluginInfo:
         """Call one plugin's registration hooks and record what it provides."""
@@ -128,7 +130,21 @@ class Registry:
             self._command_owners[command.name] = info.distribution
             provides.setdefault("commands", []).append(command.name)
 
+        def register_function(target: Any, name: Optional[str] = None) -> None:
+            if name is None:
+                name = target.rpartition(":")[2].rpartition(".")[2] if isinstance(target, str) else \
+                    getattr(target, "__name__", None)
+            if not name:
+                raise PluginError(f"plugin '{info.distribution}' registered a function without a name")
+            if name in self.functions and self._function_owners[name] != info.distribution:
+                raise PluginError(f"two plugins register the function '{name}': "
+                                  f"'{self._function_owners[name]}' and '{info.distribution}'")
+            self.functions[name] = target
+            self._function_owners[name] = info.distribution
+            provides.setdefault("functions", []).append(name)
+
         calls = [
+            ("cc_register_functions", register_function),
             ("cc_register_job_types", registrar(self.job_types, "job types")),
             ("cc_register_schedulers", registrar(self.schedulers, "schedulers")),
             ("cc_register_status_stores", registrar(self.stores, "status stores")),

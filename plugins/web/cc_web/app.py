@@ -8,7 +8,7 @@ from typing import AsyncIterator, Iterable, Optional
 from fastapi import FastAPI
 
 from cc_core.store.base import StatusStore
-from cc_web import __version__, api_plugins, api_rerun, api_runs, api_workflows, error_responses, gui
+from cc_web import __version__, api_functions, api_plugins, api_rerun, api_runs, api_workflows, error_responses, gui
 from cc_web.event_stream import POLL_INTERVAL, EventHub
 from cc_web.run_control import RunControl
 from cc_web.run_status import RunStatusCache
@@ -58,6 +58,7 @@ def create_app(token: Optional[str] = None, store: Optional[StatusStore] = None,
     app.include_router(api_runs.router)
     app.include_router(api_rerun.router)
     app.include_router(api_plugins.router)
+    app.include_router(api_functions.router)
     gui.install(app)
     app.add_middleware(Guard, token=token, max_body=max_body, allowed_hosts=allowed_hosts)
     return app
