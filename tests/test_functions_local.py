@@ -311,3 +311,14 @@ def test_a_cloudpickle_mismatch_is_refused_naming_both_versions(cloudpickle2_pyt
         fut.result(timeout=30)
     text = str(caught.value)
     assert f"the caller has cloudpickle {cloudpickle.__version__}" in text and "has cloudpickle 2." in text
+
+
+def test_the_readme_function_example_runs_as_written(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("```python\nfrom cc_core import function, best")
+    code = readme[start + len("```python\n"):readme.index("```", start + 10)]
+    script = tmp_path / "readme_example.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["285", "8555"]
