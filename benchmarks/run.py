@@ -5,10 +5,10 @@ warm-up each and interleaved round by round: ``make -j2`` from a generated Makef
 scheduler with two workers (in a separate environment, ``benchmarks/.venv-ref``), and ``ccw run --max-parallel 2``
 as a whole process with the SQLite store in a fresh ``CC_HOME``; then the engine inside one process
 (``prepare_run`` + ``Engine.execute``) for its own per-job overhead and the chain's edge latency. Then the
-10,000-job DAG, the cache and rerun (``cached.py``), and the SSH, SLURM and REST benchmarks where their plugins and
-components are there.
+10,000-job DAG, the cache and rerun (``cached.py``), the SSH, SLURM and REST benchmarks where their plugins and
+components are there, and the analytics functions (100 calls with map; one SLURM round trip).
 
-    .venv/bin/python benchmarks/run.py [--runs 5] [--only W1,W2,W3,SCALE,CACHE,ENV,SSH,SLURM,WEB] [--markdown FILE]
+    .venv/bin/python benchmarks/run.py [--runs 5] [--only W1,W2,W3,SCALE,CACHE,ENV,SSH,SLURM,WEB,FN,FN-SLURM]
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def _yes(ok: bool) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- main
-SECTIONS = ("W1", "W2", "W3", "SCALE", "CACHE", "ENV", "SSH", "SLURM", "WEB")
+SECTIONS = ("W1", "W2", "W3", "SCALE", "CACHE", "ENV", "SSH", "SLURM", "WEB", "FN", "FN-SLURM")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -275,6 +275,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from remote import remote_sections
 
             for title, table, notes in remote_sections(work, BIN, args.runs, remote):
+                sections.append((title, table, notes))
+                _print_section(title, table, notes)
+        if chosen & {"FN", "FN-SLURM"}:
+            from functions import function_sections
+
+            for title, table, notes in function_sections(work, args.runs, ref.python, chosen):
                 sections.append((title, table, notes))
                 _print_section(title, table, notes)
         total = time.perf_counter() - started
