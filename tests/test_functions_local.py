@@ -288,6 +288,15 @@ def test_a_python_version_mismatch_is_refused_before_the_call(tmp_path: Path) ->
     assert "half way" not in (caught.value.log_tail or "")   # the function never ran
 
 
+def test_a_python_without_cloudpickle_is_told_what_to_install(tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=60)
+    import cloudpickle
+
+    with pytest.raises(VersionMismatchError, match=f"cloudpickle is not installed for .*cloudpickle=={cloudpickle.__version__}"):
+        square.options(python=str(bare / "bin" / "python")).submit(2).result(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def cloudpickle2_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A second environment with a real cloudpickle 2.x from the package registry (built once per session)."""

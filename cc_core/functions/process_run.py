@@ -55,6 +55,7 @@ class ProcessRun:
         self._collector: Optional[threading.Thread] = None
         self._folder: Optional[Path] = None
         self._exit_registered = False
+        self._home: Optional[Path] = None
 
     # ---------------------------------------------------------------------------------------------- calls
     def submit(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -69,6 +70,9 @@ class ProcessRun:
         spec = JobSpec(name=name, function=ref, call_file=str(call_file), **fields)
         with self._lock:
             controller = self._controller
+            if controller is not None and self._home != _home():   # CC_HOME changed: a run there
+                controller.engine.command("release")
+                controller = None
             if controller is None or controller.done or not controller.engine.held_open:
                 return self._start(spec)
             future = self._future(controller.run_id, name)
@@ -87,10 +91,9 @@ class ProcessRun:
         return f"{base}-{count}"
 
     def _calls_folder(self) -> Path:
-        if self._folder is None:
-            from cc_core.home import cc_home
-
-            self._folder = cc_home() / "calls" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        home = _home()
+        if self._folder is None or not self._folder.is_relative_to(home):
+            self._folder = home / "calls" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
             self._folder.mkdir(parents=True, exist_ok=True)
         return self._folder
 
@@ -107,6 +110,7 @@ class ProcessRun:
         bus.subscribe(lambda event: self._events.put((holder["dir"], event)))
         engine = prepare_run(workflow, max_parallel=self.max_parallel or settings_max_parallel(), bus=bus)
         engine.held_open = True
+        self._home = _home()
         holder["dir"] = Path(engine.run.run_dir)
         future = self._future(engine.run.id, spec.name)
         self._ensure_collector()
@@ -177,6 +181,12 @@ class ProcessRun:
             controller.wait()
         except Exception:  # noqa: BLE001 - the run ended meanwhile
             pass
+
+
+def _home() -> Path:
+    from cc_core.home import cc_home
+
+    return cc_home()
 
 
 _current: Optional[ProcessRun] = None
