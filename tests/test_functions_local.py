@@ -183,6 +183,12 @@ def test_function_jobs_in_a_workflow_file(tmp_path: Path) -> None:
 
         def train(data, model="mlp", scale=1):
             return {"model": model, "score": sum(data) * scale}
+
+        class ModelError(Exception):
+            pass
+
+        def broken():
+            raise ModelError("only the far side knows this type")
     """))
     (tmp_path / "wf.yaml").write_text(textwrap.dedent("""
         name: fn-file
@@ -190,12 +196,17 @@ def test_function_jobs_in_a_workflow_file(tmp_path: Path) -> None:
           prep: {function: "analytics.models:prep", args: [4]}
           train: {function: "analytics.models:train", args: [{result_of: prep}], kwargs: {model: cnn, scale: 3}}
           bad: {function: "analytics.models:nonesuch"}
+          broken: {function: "analytics.models:broken"}
     """))
     done = subprocess.run(ccw_command("run", str(tmp_path / "wf.yaml")), capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr
     assert result("fn-file", "train") == {"model": "cnn", "score": 18}
     with pytest.raises(AttributeError, match="nonesuch"):
         result("fn-file", "bad")
+    with pytest.raises(RemoteError) as caught:      # its type cannot be unpickled here: the plain RemoteError
+        result("fn-file", "broken")
+    assert type(caught.value) is RemoteError and caught.value.remote_type == "analytics.models.ModelError"
+    assert "only the far side knows this type" in str(caught.value)
     status = subprocess.run(ccw_command("status", "fn-file", "--json"), capture_output=True, text=True, timeout=60).stdout
     assert "raised AttributeError" in status
 
@@ -331,3 +342,16 @@ def test_the_readme_function_example_runs_as_written(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["285", "8555"]
+
+
+def test_a_call_has_an_identity_of_its_function_and_arguments(tmp_path: Path) -> None:
+    from cc_core.functions.payload import call_key, write_payload
+
+    def scale(x: int, by: int = 2) -> int:
+        return x * by
+    paths = [tmp_path / f"{i}.pkl" for i in range(3)]
+    write_payload(paths[0], function=scale, args=(1,))
+    write_payload(paths[1], function=scale, args=(1,))
+    write_payload(paths[2], function=scale, args=(1,), kwargs={"by": 3})
+    keys = [call_key(p) for p in paths]
+    assert keys[0] == keys[1] != keys[2]

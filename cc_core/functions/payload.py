@@ -139,3 +139,19 @@ def read_outcome(path: Path) -> Optional[Outcome]:
     if not isinstance(header, dict) or "ok" not in header:
         return None
     return Outcome(path, header)
+
+
+def call_key(path: Path) -> str:
+    """The identity of a call: SHA-256 of its function and arguments as pickled (the header, which names versions,
+    is left out), the same for the same call made again with the same code and values."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        header = json.loads(handle.readline())
+        if header.get("encoding") == "base64":
+            digest.update(base64.b64decode(handle.read()))
+        else:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
