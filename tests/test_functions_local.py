@@ -270,7 +270,12 @@ print(value.nbytes, int(value.sum()), (after - before) * 1024)
 
 
 def test_a_100_mb_result_costs_the_caller_little_more_than_itself(tmp_path: Path) -> None:
-    pytest.importorskip("numpy")
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("numpy is not installed (requirements-dev.txt)")
+        pytest.skip("numpy is not installed")
     script = tmp_path / "big.py"
     script.write_text(BIG_SCRIPT)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
