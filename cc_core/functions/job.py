@@ -92,10 +92,3 @@ def _link(source: Path, target: Path) -> None:
     except OSError:
         shutil.copyfile(source, target)
 
-
-def payload_names(spec: JobSpec) -> list[str]:
-    """The parents whose return values a function job takes (for checks before the run)."""
-    if spec.call_file:
-        return []
-    return sorted({v["result_of"] for v in (*spec.args, *spec.kwargs.values())
-                   if isinstance(v, dict) and set(v) == {"result_of"}})

@@ -584,6 +584,8 @@ class Engine:
             child = self.jobs[name]
             if child.state is not JobState.READY or child.ready is not None or self.environments.needs(child.spec):
                 continue
+            if child.spec.function:
+                continue  # its payload may take a parent's return value, known only once the parent is done
             job_type = self.job_types.get(child.record.kind)
             can = getattr(job_type, "can_submit_after", None)
             if can is None or not hasattr(job_type, "submit_after"):

@@ -36,3 +36,17 @@ def test_kill_and_timeout_on_slurm(fields: dict[str, Any]) -> None:
 
 def test_main_and_resume_on_slurm(fields: dict[str, Any], tmp_path: Path) -> None:
     check_main_and_resume(tmp_path, **fields)
+
+
+def test_a_workflow_of_function_jobs_passes_return_values_on_slurm(fields: dict[str, Any]) -> None:
+    from cc_core import Workflow, result
+
+    wf = Workflow("slurm-functions")
+    wf.add_job("prep", function=_numbers, args=(4,), **fields)
+    wf.add_job("total", function=sum, args=(wf.result_of("prep"),), **fields)
+    assert wf.run(timeout=120).value == "done"
+    assert result(wf.run_id, "total") == 6
+
+
+def _numbers(n: int) -> list[int]:
+    return list(range(n))
