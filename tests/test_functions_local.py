@@ -79,7 +79,7 @@ def test_submit_returns_a_future_of_a_job_and_its_value() -> None:
     fut = square.submit(7)
     assert fut.run and fut.job == f"square-{fut.job.split('-')[1]}"
     assert fut.result(timeout=30) == 49
-    assert fut.state is JobState.DONE
+    assert fut.state is JobState.DONE and fut.message == "half way" and fut.attempt == 1
     record = job_record(fut.run, fut.job)
     assert record.state is JobState.DONE and record.message == "half way"   # from report_progress(50, ...)
     assert square(3) == 9                       # a plain call runs as a job too, in the same run
