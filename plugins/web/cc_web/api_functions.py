@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from fastapi import APIRouter, Body, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from cc_web.error_responses import ERROR_RESPONSES
@@ -124,3 +124,11 @@ def call_result(call: str, request: Request) -> StreamingResponse:
                              headers={"content-disposition": f'attachment; filename="{call}.pkl"'})
 
 
+
+
+@router.get("/functions", include_in_schema=False, response_class=HTMLResponse)
+def functions_page() -> HTMLResponse:
+    """The GUI's page of functions: a form per function, built from its schema."""
+    from cc_web.function_page import PAGE
+
+    return HTMLResponse(PAGE)
