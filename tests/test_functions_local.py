@@ -360,3 +360,22 @@ def test_a_call_has_an_identity_of_its_function_and_arguments(tmp_path: Path) ->
     write_payload(paths[2], function=scale, args=(1,), kwargs={"by": 3})
     keys = [call_key(p) for p in paths]
     assert keys[0] == keys[1] != keys[2]
+
+
+@function
+def greeting() -> str:
+    import os as _os
+
+    return _os.environ.get("CC_TEST_GREETING", "none")
+
+
+def test_defaults_from_the_settings_file_and_per_call(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "config.yaml"
+    settings.write_text("functions: {defaults: {env: {CC_TEST_GREETING: from-settings}}}\n")
+    try:
+        assert greeting() == "from-settings"
+        assert greeting.options(env={"CC_TEST_GREETING": "per-call"})() == "per-call"
+    finally:
+        settings.unlink()
+    assert greeting() == "none"

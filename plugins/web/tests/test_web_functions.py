@@ -133,3 +133,13 @@ def test_a_plugin_registers_a_function(cc_home: Path, api: Any) -> None:
         assert done["result"] == 3
     finally:
         reset_registry()
+
+
+def test_the_token_rules_hold_for_functions(offered: Path, serve: Callable[..., Any]) -> None:
+    import httpx
+
+    server = serve(token="s3cret")
+    assert httpx.get(f"{server.url}/api/functions").status_code == 401
+    assert httpx.post(f"{server.url}/api/functions/train/calls", json={"model": "mlp"}).status_code == 401
+    listed = httpx.get(f"{server.url}/api/functions", headers={"authorization": "Bearer s3cret"})
+    assert listed.status_code == 200 and {f["name"] for f in listed.json()} == {"train", "fails", "numbers"}
