@@ -360,6 +360,10 @@ def test_a_call_has_an_identity_of_its_function_and_arguments(tmp_path: Path) ->
     write_payload(paths[2], function=scale, args=(1,), kwargs={"by": 3})
     keys = [call_key(p) for p in paths]
     assert keys[0] == keys[1] != keys[2]
+    first, again = Workflow("same"), Workflow("same")
+    for wf in (first, again):
+        wf.add_job("scaled", function=scale, args=(1,))
+    assert first.jobs["scaled"].call_file == again.jobs["scaled"].call_file     # the same definition
 
 
 @function

@@ -1,16 +1,18 @@
 """Function jobs built in Python: ``wf.add_job("train", function=train, args=(wf.result_of("prep"),))``.
 
 The function (by value, with cloudpickle) and its arguments are written once into a call file under
-``$CC_HOME/calls/``; the job records its path, so the run can be resumed by another process. The fields of an
+``$CC_HOME/calls/workflows/``, named by the call's identity (:func:`cc_core.functions.payload.call_key`); the job
+records its path, so the run can be resumed by another process. The fields of an
 ``@function`` are the job's defaults; fields given to ``add_job`` win.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
-from cc_core.functions.payload import ResultOf, write_payload
+from cc_core.functions.payload import ResultOf, call_key, write_payload
 
 
 def function_job_fields(name: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -30,8 +32,13 @@ def function_job_fields(name: str, fields: dict[str, Any]) -> dict[str, Any]:
         function = target
         ref = f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', 'call')}"
         fields = merged(settings_defaults(), fields)
-    call_file = cc_home() / "calls" / "workflows" / f"{name}-{uuid.uuid4().hex[:12]}.pkl"
-    write_payload(call_file, function=function, args=args, kwargs=kwargs, name=ref)
+    folder = cc_home() / "calls" / "workflows"
+    written = folder / f".{name}-{uuid.uuid4().hex[:12]}.pkl"
+    write_payload(written, function=function, args=args, kwargs=kwargs, name=ref)
+    # Named by the call's identity: the same call made again names the same file (so the job's definition, and
+    # with it its cache key, is the same too).
+    call_file = folder / f"{call_key(written)}.pkl"
+    os.replace(written, call_file)
     depends = list(fields.get("depends") or [])
     for value in (*args, *kwargs.values()):
         if isinstance(value, ResultOf) and value.job not in depends:
