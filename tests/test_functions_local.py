@@ -383,3 +383,25 @@ def test_defaults_from_the_settings_file_and_per_call(home: Path) -> None:
     finally:
         settings.unlink()
     assert greeting() == "none"
+
+
+def where_am_i(n: int) -> dict:
+    import os as _os
+
+    return {"n": n, "pid": _os.getpid()}
+
+
+def test_cached_and_carried_function_jobs_keep_their_values() -> None:
+    values = []
+    for _ in range(2):
+        wf = Workflow("cached-function")
+        wf.add_job("where", function=where_am_i, args=(3,), cache=True)
+        wf.add_job("broken", function=fails, args=("once",), depends=["where"])
+        assert wf.run(timeout=60).value == "failed"
+        values.append(result(wf.run_id, "where"))
+    assert values[0] == values[1]                                 # the second came from the cache
+    assert job_record(wf.run_id, "where").origin["how"] == "cached"
+    rerun = wf.rerun()
+    assert rerun.wait(60).value == "failed"
+    assert job_record(rerun.run_id, "where").origin["how"] == "carried"
+    assert result(rerun.run_id, "where") == values[0]

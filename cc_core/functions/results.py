@@ -48,8 +48,8 @@ def settle(run: int, run_dir: Path, job: str, state: JobState, attempt: int, rea
     """The return value of a call whose job ended in ``state``; raises the matching :class:`FunctionError`."""
     job_dir = run_dir / job
     outcome = read_outcome(job_dir / RESULT_NAME)
-    if outcome is not None and outcome.attempt not in ("", str(attempt)):
-        outcome = None   # written by an earlier attempt
+    if outcome is not None and attempt > 0 and outcome.attempt not in ("", str(attempt)):
+        outcome = None   # written by an earlier attempt (attempt 0: a cached result, brought from its run)
     if state is JobState.DONE:
         if outcome is None or not outcome.ok:
             raise FunctionError(f"call {job} of run {run} ended but left no result in {job_dir}", run=run, job=job,
@@ -84,6 +84,9 @@ def result(run: int | str, job: str) -> Any:
     if job not in jobs:
         raise CCError(f"run {record.id} has no call '{job}'", hint=f"'ccw status {record.id}' lists its jobs")
     found = jobs[job]
+    origin = found.origin or {}
+    if found.state is JobState.DONE and origin.get("how") == "carried" and origin.get("run") is not None:
+        return result(int(origin["run"]), str(origin.get("job") or job))   # its folder stayed in that run
     if not found.state.is_final:
         state = effective_state(record).value
         raise CCError(f"call {job} of run {record.id} has not ended: it is {found.state.value} (run {state})",
