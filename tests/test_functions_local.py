@@ -192,6 +192,7 @@ def test_function_jobs_in_a_workflow_file(tmp_path: Path) -> None:
     """))
     (tmp_path / "wf.yaml").write_text(textwrap.dedent("""
         name: fn-file
+        defaults: {cache: true}
         jobs:
           prep: {function: "analytics.models:prep", args: [4]}
           train: {function: "analytics.models:train", args: [{result_of: prep}], kwargs: {model: cnn, scale: 3}}
@@ -209,6 +210,11 @@ def test_function_jobs_in_a_workflow_file(tmp_path: Path) -> None:
     assert "only the far side knows this type" in str(caught.value)
     status = subprocess.run(ccw_command("status", "fn-file", "--json"), capture_output=True, text=True, timeout=60).stdout
     assert "raised AttributeError" in status
+    models = tmp_path / "analytics" / "models.py"
+    models.write_text(models.read_text().replace("* scale}", "* scale + 1}"))   # the module changed: run again
+    again = subprocess.run(ccw_command("run", str(tmp_path / "wf.yaml")), capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert result("fn-file", "train") == {"model": "cnn", "score": 19}
 
 
 MAIN_SCRIPT = """

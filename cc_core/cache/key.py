@@ -77,6 +77,8 @@ def key_parts(workflow: WorkflowSpec, job: JobSpec, parents: Sequence[JobRecord]
             return None
         parent_keys[parent.name] = parent.cache_key
     directory = workflow.directory
+    if job.function and "call" not in _EXTRA_PARTS:
+        import cc_core.functions.job  # noqa: F401 - registers the part "call"
     definition = job.model_dump(exclude=_NOT_IN_DEFINITION)
     parts = {"definition": digest(_canonical(definition)), "parents": digest(_canonical(parent_keys))}
     payload = job.script or job.notebook

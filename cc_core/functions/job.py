@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from cc_core.errors import CCError
 from cc_core.functions.payload import (PAYLOAD_NAME, RESULT_NAME, ResultOf, read_header, read_outcome,
@@ -92,3 +92,31 @@ def _link(source: Path, target: Path) -> None:
     except OSError:
         shutil.copyfile(source, target)
 
+
+
+def call_identity(spec: JobSpec, workflow_dir: Path) -> Optional[str]:
+    """The cache key part ``call`` of a function job: its call file's identity (function and arguments as
+    pickled), or for ``function: module:name`` the content of that module when it lies next to the workflow
+    file (the name and arguments are in the job's definition already)."""
+    if not spec.function:
+        return None
+    if spec.call_file:
+        from cc_core.functions.payload import call_key
+
+        source = Path(os.path.expanduser(spec.call_file))
+        try:
+            return call_key(source if source.is_absolute() else workflow_dir / source)
+        except (OSError, ValueError):
+            return "missing"
+    from cc_core.cache.key import file_digest
+
+    return "|".join(f"{name}:{file_digest(workflow_dir / name)}" for name in module_files(spec.function, workflow_dir))
+
+
+def _register() -> None:
+    from cc_core.cache.key import register_key_part
+
+    register_key_part("call", call_identity)
+
+
+_register()
