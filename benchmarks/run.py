@@ -8,7 +8,9 @@ as a whole process with the SQLite store in a fresh ``CC_HOME``; then the engine
 10,000-job DAG, the cache and rerun (``cached.py``), the SSH, SLURM and REST benchmarks where their plugins and
 components are there, and the analytics functions (100 calls with map; one SLURM round trip).
 
-    .venv/bin/python benchmarks/run.py [--runs 5] [--only W1,W2,W3,SCALE,CACHE,ENV,SSH,SLURM,WEB,FN,FN-SLURM] [--markdown FILE]
+    .venv/bin/python benchmarks/run.py [--runs 5] [--only SECTIONS] [--markdown FILE]
+
+SECTIONS, comma-separated: W1, W2, W3, SCALE, CACHE, ENV, SSH, SLURM, WEB, FN, FN-SLURM (default: all).
 """
 
 from __future__ import annotations
