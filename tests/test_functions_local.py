@@ -148,7 +148,7 @@ def test_bad_fields_are_clear_errors() -> None:
         square.options(venv="/v", requirements=["numpy"]).submit(1)
     with pytest.raises(CCError, match="unknown field colour"):
         square.options(colour="red")
-    with pytest.raises(CCError, match="no job type named 'nonesuch'"):
+    with pytest.raises(CCError, match="kind 'nonesuch'|job type named 'nonesuch'"):
         square.options(kind="nonesuch").submit(1).result(timeout=30)
     if "requirements" not in JobSpec.model_fields:
         with pytest.raises(CCError, match="requirements are not available"):
@@ -411,3 +411,19 @@ def test_cached_and_carried_function_jobs_keep_their_values() -> None:
     assert rerun.wait(60).value == "failed"
     assert job_record(rerun.run_id, "where").origin["how"] == "carried"
     assert result(rerun.run_id, "where") == values[0]
+
+
+@function(requirements=[])
+def environment_of_the_call() -> tuple:
+    import sys as _sys
+
+    import cloudpickle as _cloudpickle
+
+    return _sys.prefix, _cloudpickle.__version__
+
+
+def test_a_call_with_requirements_runs_in_a_built_environment_with_cloudpickle(home: Path) -> None:
+    import cloudpickle
+
+    prefix, version = environment_of_the_call()
+    assert Path(prefix).is_relative_to(home) and version == cloudpickle.__version__

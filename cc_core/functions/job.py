@@ -37,9 +37,22 @@ def runnable(spec: JobSpec, job_dir: Path, workflow_dir: Path) -> JobSpec:
     fields = spec.model_dump(exclude=_KEEP_OUT)
     folders = os.pathsep.join([str(job_dir), str(workflow_dir)])
     modules = module_files(spec.function, workflow_dir) if spec.function and not spec.call_file else []
+    if isinstance(fields.get("requirements"), list):
+        fields["requirements"] = with_cloudpickle(fields["requirements"])
     return JobSpec(**fields, script=str(RUNNER), args=[PAYLOAD_NAME, RESULT_NAME, folders],
                    inputs=[str(job_dir / PAYLOAD_NAME), *modules, *spec.inputs],
                    outputs=[RESULT_NAME, *spec.outputs])
+
+
+def with_cloudpickle(requirements: list[str]) -> list[str]:
+    """A function's environment gets cloudpickle in the caller's version, unless its requirements name it."""
+    import re
+
+    if any(re.match(r"^\s*cloudpickle\b", line, re.IGNORECASE) for line in requirements):
+        return requirements
+    from cc_core.environments.functions import extra_requirements_for_functions
+
+    return [*requirements, *extra_requirements_for_functions()]
 
 
 def prepare(spec: JobSpec, job_dir: Path, workflow_dir: Path, run_dir: Path) -> None:
