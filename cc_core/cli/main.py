@@ -473,10 +473,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_kill(args: argparse.Namespace) -> int:
     from cc_core.running.control import kill
 
-    run = kill(args.run, args.job)
-    what = f"job '{args.job}' of run {run.id}" if args.job else f"run {run.id}"
-    sys.stdout.write(f"killed {what} (run is {run.state.value})\n")
-    return 0
+    outcome = kill(args.run, args.job)
+    sys.stdout.write(outcome.message() + "\n")
+    return 0 if outcome.killed else 1
 
 
 def cmd_show_script(args: argparse.Namespace) -> int:

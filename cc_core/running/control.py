@@ -7,12 +7,13 @@ a quarter of a second). A run that nobody drives (its process died, or it detach
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from cc_core.home import open_store
 from cc_core.running.run_lock import is_driven
-from cc_core.states import RunState
+from cc_core.states import JobState, RunState
 from cc_core.store.base import JobRecord, RunRecord, StatusStore
 
 
@@ -44,31 +45,65 @@ def latest_jobs(workflow: str, store: Optional[StatusStore] = None) -> Optional[
     return store.get_jobs(run.id)
 
 
+@dataclass(frozen=True)
+class KillOutcome:
+    """What a kill did: the run as recorded afterwards, the jobs the kill ended and, when it ended none, the final
+    state of what was to be killed (the job's, or the run's)."""
+
+    run: RunRecord
+    killed: list[str]
+    job: Optional[str] = None
+    already: Optional[str] = None   # "done", "failed", ...: nothing was left to kill
+
+    def message(self) -> str:
+        if self.killed:
+            count = len(self.killed)
+            return f"killed {count} job{'s' if count != 1 else ''} of run {self.run.id}"
+        what = f"job {self.job} of run {self.run.id}" if self.job else f"run {self.run.id}"
+        return f"{what} already ended: {self.already}"
+
+
 def kill(ref: str | int, job: Optional[str] = None, *, store: Optional[StatusStore] = None,
-         wait: float = 30.0) -> RunRecord:
-    """Kill a run (or one of its jobs) whoever drives it. Returns the run as recorded afterwards."""
+         wait: float = 30.0) -> KillOutcome:
+    """Kill a run (or one of its jobs) whoever drives it; a run nobody drives is taken over here, without starting
+    anything new. Raises :class:`cc_core.errors.JobNotFoundError` for a job the run does not have."""
     store = store or open_store()
     run = store.find_run(ref)
-    if job is not None:
-        names = {j.name for j in store.get_jobs(run.id)}
-        if job not in names:
-            from cc_core.errors import JobNotFoundError
+    before = {j.name: j.state for j in store.get_jobs(run.id)}
+    if job is not None and job not in before:
+        from cc_core.errors import JobNotFoundError
 
-            raise JobNotFoundError(f"run {run.id} has no job '{job}'")
+        raise JobNotFoundError(f"run {run.id} has no job '{job}'",
+                               hint=f"'ccw status {run.id}' lists its jobs")
+    if job is not None and before[job].is_final:
+        return KillOutcome(run, [], job, before[job].value)
     if run.state.is_final:
-        return run
+        return KillOutcome(run, [], job, run.state.value)
     if is_driven(Path(run.run_dir)):
         store.add_request(run.id, "kill", {"job": job})
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            current = store.get_run(run.id)
-            if job is None and current.state.is_final:
-                return current
+            if job is None and store.get_run(run.id).state.is_final:
+                break
             if job is not None and _job_final(store, run.id, job):
-                return current
+                break
             time.sleep(0.05)
-        return store.get_run(run.id)
-    # Nobody drives it: take it over without starting anything new, kill, follow the killed jobs to their end.
+    else:
+        _take_over_and_kill(store, run, job)
+    after = {j.name: j for j in store.get_jobs(run.id)}
+    killed = [name for name, state in before.items()
+              if not state.is_final and name in after and after[name].state is JobState.KILLED]
+    current = store.get_run(run.id)
+    if killed:
+        return KillOutcome(current, killed, job)
+    if job is not None:
+        return KillOutcome(current, [], job, after[job].state.value if job in after else "removed")
+    return KillOutcome(current, [], None, effective_state(current).value)
+
+
+def _take_over_and_kill(store: StatusStore, run: RunRecord, job: Optional[str]) -> None:
+    """Nobody drives the run: follow it here without starting anything new, kill, follow the killed jobs to their
+    end. After a job's kill the run is left as it was (its other jobs go on) unless nothing is left to follow."""
     from cc_core.running.events import JobStateChanged
     from cc_core.running.runner import prepare_resume
 
@@ -81,7 +116,6 @@ def kill(ref: str | int, job: Optional[str] = None, *, store: Optional[StatusSto
         engine.bus.subscribe(detach_when_done)
     engine.command("kill", job)
     engine.execute()
-    return store.get_run(run.id)
 
 
 def _job_final(store: StatusStore, run_id: int, job: str) -> bool:

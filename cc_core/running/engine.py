@@ -766,12 +766,14 @@ class Engine:
                 self._move(job, JobState.SKIPPED, exit_code=update.exit_code, reason=why)
             else:  # it had started after all: its end is a failure of its own
                 self._move(job, JobState.FAILED, exit_code=update.exit_code, reason=why)
+        elif update.state is JobState.DONE:
+            # Exit 0 is done, also when a kill or a timeout came too late to end it (docs/states.md).
+            self._move(job, JobState.DONE, exit_code=update.exit_code if update.exit_code is not None else 0)
         elif job.cancel_reason == "killed" or (update.state is JobState.KILLED and job.cancel_reason != "timeout"):
-            self._move(job, JobState.KILLED, exit_code=update.exit_code, reason=reason or "killed")
+            killed_by_us = job.cancel_reason == "killed" or not reason
+            self._move(job, JobState.KILLED, exit_code=update.exit_code, reason="killed" if killed_by_us else reason)
         elif job.cancel_reason == "timeout":
             self._attempt_failed(job, update.exit_code, f"timeout after {job.spec.timeout:g} s")
-        elif update.state is JobState.DONE:
-            self._move(job, JobState.DONE, exit_code=update.exit_code if update.exit_code is not None else 0)
         else:
             if reason is None and update.exit_code is not None:
                 reason = _EXIT_REASONS.get(update.exit_code, f"exit code {update.exit_code}")
@@ -912,7 +914,7 @@ class Engine:
         for job in self.jobs.values():
             if job.state in (JobState.READY, JobState.RETRYING, JobState.PREPARING):
                 self._unready(job)
-                self._move(job, JobState.KILLED, reason="killed")
+                self._move(job, JobState.KILLED, reason="run killed before the job started", cascade=False)
         for job in self.jobs.values():
             if job.state.is_active and job.cancel_reason != "killed":
                 self._cancel(job, "killed")
