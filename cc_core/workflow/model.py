@@ -76,6 +76,7 @@ class JobSpec(BaseModel):
     retries: int = Field(default=0, ge=0, le=1000)
     retry_delay: float = 0.0
     timeout: Optional[float] = None
+    keep_orphans: bool = False       # processes the job leaves behind when its main process ends go on running
     python: Optional[str] = None
     """An interpreter (path or name) for ``.py`` scripts; with ``requirements:``, a minor version such as ``"3.11"``
     (or the interpreter the environment is built from)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from cc_core.environments.spec import is_python_version
 from cc_core.errors import JobTypeError
@@ -19,6 +20,11 @@ from cc_local.launch import ProcessPlan, attempt_files, describe, plan_process, 
 from cc_local.processes import (ExitWatcher, boot_tick, is_alive, process_start_time, read_exit_file,
                                 signal_tree, start_time_between, terminate_later)
 from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
+from cc_local.exit_file import prepare_exit_file
+from cc_local.supervisor_client import SupervisorClient, SupervisorGone
+
+SUPERVISED = sys.platform.startswith("linux")
+"""Linux: every run's jobs are started, reaped and killed by a supervisor of the run (cc_local.supervisor)."""
 
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)   # open(path, "ab")
 
@@ -39,6 +45,7 @@ class LocalJobType(JobType):
         self._watched: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._null: Optional[int] = None
+        self._clients: dict[Path, SupervisorClient] = {}
 
     def start(self, sink: UpdateSink) -> None:
         self._sink = sink
@@ -47,6 +54,10 @@ class LocalJobType(JobType):
     def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.close()
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
         if self._null is not None:
             os.close(self._null)
             self._null = None
@@ -73,16 +84,28 @@ class LocalJobType(JobType):
                 problems.append("running notebooks needs nbclient: pip install 'cc-plugin-local[notebook]'")
         return problems
 
+    def describe(self) -> dict[str, Any]:
+        if not SUPERVISED:
+            return {"process tracking": "process group and descendants"}
+        from cc_local.cgroup import cgroup_base
+
+        base = cgroup_base()
+        return {"process tracking": f"cgroup v2 per job under {base}" if base else "child subreaper"}
+
     def show_script(self, launch: Launch) -> Optional[str]:
         return describe(plan_process(launch))
 
     def submit(self, launch: Launch) -> Handle:
         plan = plan_process(launch)
+        client = self._supervisor(launch.job_dir.parent) if SUPERVISED else None
+        if client is not None:
+            return self._submit_supervised(client, launch, plan)
         try:
+            prepare_exit_file(plan.exit_file)
             # Plain file descriptors, not file objects: this is on the path of every job.
             log = os.open(launch.log_path, _LOG_FLAGS, 0o666)
         except OSError as exc:
-            raise JobTypeError(f"cannot write the log {launch.log_path}: {exc.strerror}", job=launch.key) from None
+            raise JobTypeError(f"cannot write {exc.filename}: {exc.strerror}", job=launch.key) from None
         # The runner writes the pid file too (the wrapper writes the same pid a moment later): if the runner dies
         # just after the start, `find` still knows the attempt started and never starts it twice. The file is
         # created before the start (`find` reads an empty one as "not started"), so that afterwards only the pid
@@ -106,6 +129,75 @@ class LocalJobType(JobType):
         assert self._watcher is not None, "start() is called before submit()"
         self._watcher.watch(process, process.pid, lambda code: self._ended(key, attempt, code, None))
         return handle
+
+    # ------------------------------------------------------------------------------------------------ supervised
+    def _supervisor(self, run_folder: Path, start: bool = True) -> Optional[SupervisorClient]:
+        """The connection to the supervisor of ``run_folder``; ``None`` when there is none (and ``start`` is
+        false) or it cannot be started."""
+        with self._lock:
+            client = self._clients.get(run_folder)
+            if client is None:
+                client = self._clients[run_folder] = SupervisorClient(run_folder, self._supervisor_event)
+        try:
+            return client if client.connect(start=start) else None
+        except (SupervisorGone, OSError):
+            return None
+
+    def _submit_supervised(self, client: SupervisorClient, launch: Launch, plan: ProcessPlan) -> Handle:
+        key, attempt = launch.key, launch.attempt
+        pid_fd = open_pid_file(plan.pid_file)  # as without a supervisor: `find` reads an empty one as "not started"
+        with self._lock:
+            self._watched.add((key, attempt))
+        try:
+            answer = client.request({"op": "spawn", "key": key, "attempt": attempt, "argv": plan.argv,
+                                     "cwd": plan.cwd, "env": plan.env, "log": str(launch.log_path),
+                                     "pid_file": plan.pid_file, "exit_file": plan.exit_file,
+                                     "keep_orphans": launch.job.keep_orphans, "grace": max(0.0, self.kill_grace)})
+        except SupervisorGone as exc:
+            with self._lock:
+                self._watched.discard((key, attempt))
+            if pid_fd is not None:
+                os.close(pid_fd)  # the request may have reached it: `find` decides from the pid file
+            raise JobTypeError(f"could not start: {exc}", job=key) from None
+        if not answer.get("ok"):
+            with self._lock:
+                self._watched.discard((key, attempt))
+            discard_pid_file(pid_fd, plan.pid_file)
+            if answer.get("missing"):
+                raise JobTypeError(f"{answer['what']} '{answer['missing']}' does not exist", job=key)
+            raise JobTypeError(str(answer.get("error")), job=key)
+        fill_pid_file(pid_fd, int(answer["pid"]))
+        return {"pid": int(answer["pid"]), "start": answer.get("start"), "pid_file": plan.pid_file,
+                "exit_file": plan.exit_file, "tag": answer.get("tag"), "supervisor": str(launch.job_dir.parent)}
+
+    def _supervisor_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") != "ended":
+            return
+        key, attempt = str(event["key"]), int(event["attempt"])
+        with self._lock:
+            self._watched.discard((key, attempt))
+        if self._sink is not None:
+            self._sink(_update_from(key, attempt, event))
+
+    def _check_supervised(self, job: ActiveJob) -> Optional[JobUpdate] | bool:
+        """Ask the job's supervisor about it: an update when it ended, ``True`` when it runs (its end is pushed),
+        ``False`` when no supervisor knows it any more."""
+        client = self._supervisor(Path(job.handle["supervisor"]), start=False)
+        if client is None:
+            return False
+        try:
+            answer = client.request({"op": "jobs"})
+        except SupervisorGone:
+            return False
+        for facts in answer.get("jobs", []):
+            if facts.get("key") == job.key and facts.get("attempt") == job.attempt \
+                    and facts.get("tag") == job.handle.get("tag"):
+                if facts.get("code") is None:
+                    with self._lock:
+                        self._watched.add((job.key, job.attempt))
+                    return True
+                return _update_from(job.key, job.attempt, facts)
+        return False
 
     def _spawn(self, plan: ProcessPlan, log: int, key: str) -> "subprocess.Popen[bytes]":
         try:
@@ -145,6 +237,12 @@ class LocalJobType(JobType):
                 if (job.key, job.attempt) in self._watched:
                     continue  # a child of ours: its exit is pushed as it happens
             handle = job.handle
+            if SUPERVISED and handle.get("supervisor"):
+                known = self._check_supervised(job)
+                if isinstance(known, JobUpdate):
+                    updates.append(known)
+                if known is not False:
+                    continue
             pid = int(handle["pid"])
             exit_file = Path(handle["exit_file"])
             if is_alive(pid, handle.get("start")):
@@ -174,6 +272,25 @@ class LocalJobType(JobType):
         return JobUpdate(key, attempt, JobState.DONE if code == 0 else JobState.FAILED, code)
 
     def cancel(self, active: Sequence[ActiveJob]) -> None:
+        by_folder: dict[str, list[ActiveJob]] = {}
+        for job in active:
+            if SUPERVISED and job.handle.get("supervisor"):
+                by_folder.setdefault(str(job.handle["supervisor"]), []).append(job)
+        for folder, jobs in by_folder.items():
+            # The supervisor sends SIGTERM now and SIGKILL after the grace period, whether or not we are still there.
+            client = self._supervisor(Path(folder))
+            entries = [{"key": j.key, "attempt": j.attempt, "pid": j.handle.get("pid"), "start": j.handle.get("start"),
+                        "tag": j.handle.get("tag")} for j in jobs]
+            try:
+                if client is not None:
+                    client.request({"op": "kill", "jobs": entries, "grace": max(0.0, self.kill_grace)})
+                    continue
+            except SupervisorGone:
+                pass
+            self._cancel_directly(jobs)
+        self._cancel_directly([j for j in active if not (SUPERVISED and j.handle.get("supervisor"))])
+
+    def _cancel_directly(self, active: Sequence[ActiveJob]) -> None:
         for job in active:
             pid = int(job.handle["pid"])
             if not is_alive(pid, job.handle.get("start")):
@@ -184,6 +301,14 @@ class LocalJobType(JobType):
 
     def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
         return read_log_files(requests)
+
+
+def _update_from(key: str, attempt: int, facts: dict[str, Any]) -> JobUpdate:
+    code = facts.get("code")
+    code = int(code) if code is not None else None
+    if facts.get("killed"):
+        return JobUpdate(key, attempt, JobState.KILLED, code, "killed")
+    return JobUpdate(key, attempt, JobState.DONE if code == 0 else JobState.FAILED, code)
 
 
 def _on_path(program: str) -> bool:

@@ -1,7 +1,8 @@
 """What to execute for a job: the command line and process options, per platform, as pure functions.
 
 On POSIX every job runs under ``/bin/sh`` with a two-line prologue: it writes its pid to a file and, through an
-EXIT trap, its exit code to another, so a job that ends while nobody watches still leaves its exit code. On
+EXIT trap, its exit code over the blanks of another (:mod:`cc_local.exit_file`), so a job that ends while nobody
+watches, even on a full disk, still leaves its exit code. On
 Windows the same is done by a tiny ``cmd.exe`` wrapper, and the process gets its own process group.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional
 
 from cc_core.plugins.jobtype import Launch
+from cc_local.exit_file import SHELL_WRITE
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def plan_process(launch: Launch, base_env: Optional[Mapping[str, str]] = None,
         return ProcessPlan(["cmd.exe", "/d", "/s", "/c", wrapped_body(inner)], cwd, env, str(pid_file),
                            str(exit_file), new_session=False, creation_flags=_WINDOWS_FLAGS,
                            command_line=wrapped_line(inner))
-    prologue = "echo $$ >\"$CC_PID_FILE\"; trap 'echo $? >\"$CC_EXIT_FILE\"' EXIT\n"
+    # The exit code goes over the blanks of the file prepared at launch, in place (cc_local.exit_file).
+    prologue = "echo $$ >\"$CC_PID_FILE\"; trap '" + SHELL_WRITE + "' EXIT\n"
     if job.command:
         argv = ["/bin/sh", "-c", prologue + job.command]
     else:

@@ -19,7 +19,7 @@ def launch(tmp_path: Path, **fields: object) -> Launch:
 def test_posix_command_runs_under_the_exit_code_wrapper(tmp_path: Path) -> None:
     plan = plan_process(launch(tmp_path, command="make all"), base_env={"PATH": "/bin"}, platform="linux")
     assert plan.argv[:2] == ["/bin/sh", "-c"]
-    assert plan.argv[2].startswith("echo $$ >\"$CC_PID_FILE\"; trap 'echo $? >\"$CC_EXIT_FILE\"' EXIT\n")
+    assert plan.argv[2].startswith("echo $$ >\"$CC_PID_FILE\"; trap 'printf \"%-15s\\n\" $? 1<>\"$CC_EXIT_FILE\"' EXIT\n")
     assert plan.argv[2].endswith("make all")
     assert plan.env["CC_EXIT_FILE"].endswith(".attempt2.exit") and plan.env["CC_JOB"] == "j"
     assert plan.cwd == str(tmp_path / "run" / "j") and plan.new_session

@@ -1,0 +1,424 @@
+"""The supervisor of a run's local jobs: one small process per run folder that outlives the process driving the run.
+
+The ``local`` job type starts it (detached, in a session of its own) the first time it needs it for a run folder;
+it ends by itself once none of its jobs runs, nothing is left to kill and nobody has been connected for
+:data:`IDLE_EXIT` seconds. It
+
+* starts the jobs (so it is their parent), as a child subreaper (``PR_SET_CHILD_SUBREAPER``): processes a job
+  leaves behind (``setsid``, double forks) are re-parented to it instead of to init, and found;
+* reaps them and keeps each job's exit code: in memory, for every process that asks, and in the job's exit-code
+  file, written in place (:mod:`cc_local.exit_file`), again and again until it could be written;
+* carries out kills: SIGTERM to every process of the job (:mod:`cc_local.job_processes`, a cgroup per job where cc
+  can make one: :mod:`cc_local.cgroup`) and SIGKILL to what is left after the grace period, whoever asked and
+  whether or not the asker is still there;
+* ends what a job left behind when its main process ends, unless the job says ``keep_orphans: true``.
+
+Protocol: JSON lines over the Unix socket ``<run folder>/.cc-supervisor/socket``. A request carries an ``id`` and
+an ``op``; its answer carries the same ``id``. Events (``{"event": "ended", ...}``) go to every connected client.
+
+``{"op": "spawn", "key", "attempt", "argv", "cwd", "env", "log", "pid_file", "exit_file", "keep_orphans",
+"grace"}`` → ``{"ok": true, "pid", "start", "tag"}`` or ``{"ok": false, "error", "missing"}``
+``{"op": "kill", "jobs": [{"key", "attempt", "pid", "start", "tag"}], "grace"}`` → ``{"ok": true, "signalled":
+[[key, attempt], ...]}`` (jobs of a supervisor that died are found from these facts alone)
+``{"op": "jobs"}`` → ``{"ok": true, "jobs": [{"key", "attempt", "pid", "start", "tag", "code", "killed"}]}``
+``{"op": "hello"}`` → ``{"ok": true, "pid", "tracking"}``
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import secrets
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from cc_local.cgroup import JobCgroup, cgroup_base
+from cc_local.exit_file import prepare_exit_file, write_exit_code
+from cc_local.job_processes import SIGKILL, TAG_VARIABLE, job_processes, live, send
+from cc_local.processes import process_start_time
+
+FOLDER = ".cc-supervisor"
+IDLE_EXIT = 2.0            # seconds with no job, no kill under way and nobody connected
+PR_SET_CHILD_SUBREAPER = 36
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+
+
+def supervisor_folder(run_folder: Path) -> Path:
+    return Path(run_folder) / FOLDER
+
+
+def socket_address(folder: Path) -> tuple[str, Optional[int]]:
+    """An address for ``bind``/``connect`` of the socket in ``folder``, short enough for ``AF_UNIX`` (108 bytes):
+    a long path is reached through ``/proc/self/fd`` of the folder. The second value is that folder's descriptor,
+    to be closed once the socket is bound or connected."""
+    path = str(folder / "socket")
+    if len(path.encode()) < 100:
+        return path, None
+    fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    return f"/proc/self/fd/{fd}/socket", fd
+
+
+@dataclass
+class SupervisedJob:
+    key: str
+    attempt: int
+    pid: int
+    start: Optional[str]
+    tag: str
+    exit_file: str = ""
+    keep_orphans: bool = False
+    grace: float = 3.0
+    cgroup: Optional[JobCgroup] = None
+    process: Optional["subprocess.Popen[bytes]"] = None
+    code: Optional[int] = None
+    written: bool = True
+    killed: bool = False
+
+    def facts(self) -> dict[str, Any]:
+        return {"key": self.key, "attempt": self.attempt, "pid": self.pid, "start": self.start, "tag": self.tag,
+                "code": self.code, "killed": self.killed}
+
+
+@dataclass
+class _Client:
+    sock: socket.socket
+    buffer: bytes = b""
+
+
+@dataclass(order=True)
+class _FinalKill:
+    when: float
+    group: Optional[int] = field(compare=False)
+    tag: Optional[str] = field(compare=False)
+    cgroup: Optional[JobCgroup] = field(compare=False)
+
+
+class Supervisor:
+    def __init__(self, run_folder: Path) -> None:
+        self.folder = supervisor_folder(run_folder)
+        self.jobs: dict[int, SupervisedJob] = {}          # by pid of the main process
+        self.by_key: dict[tuple[str, int], SupervisedJob] = {}
+        self.clients: dict[int, _Client] = {}
+        self.final_kills: list[_FinalKill] = []
+        self.selector = selectors.DefaultSelector()
+        self.cgroups = cgroup_base()
+        self.idle_since = time.monotonic()
+        self.next_write = 0.0
+        self.null = os.open(os.devnull, os.O_RDWR)
+
+    @property
+    def tracking(self) -> str:
+        return f"cgroup v2 per job under {self.cgroups}" if self.cgroups else "child subreaper"
+
+    # ------------------------------------------------------------------------------------------------- serving
+    def serve(self) -> int:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return 0  # another supervisor serves this run folder
+        _become_subreaper()
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            os.unlink(self.folder / "socket")
+        except FileNotFoundError:
+            pass
+        address, fd = socket_address(self.folder)
+        try:
+            listener.bind(address)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        listener.listen(64)
+        self._write_info()
+        self.selector.register(listener, selectors.EVENT_READ, "listener")
+        self.selector.register(wake_r, selectors.EVENT_READ, "wake")
+        while True:
+            self._reap()
+            self._fire_final_kills()
+            self._write_exit_files()
+            if self._may_end():
+                break
+            for key, _ in self.selector.select(self._wait_time()):
+                if key.data == "listener":
+                    self._accept(listener)
+                elif key.data == "wake":
+                    try:
+                        os.read(wake_r, 4096)
+                    except BlockingIOError:
+                        pass
+                else:
+                    self._read(key.fd)
+        listener.close()
+        try:
+            os.unlink(self.folder / "socket")
+        except OSError:
+            pass
+        return 0
+
+    def _write_info(self) -> None:
+        try:
+            (self.folder / "supervisor.json").write_text(json.dumps(
+                {"pid": os.getpid(), "tracking": self.tracking, "started": time.time()}) + "\n")
+        except OSError:
+            pass
+
+    def _wait_time(self) -> float:
+        wait = 1.0
+        if self.final_kills:
+            wait = min(wait, max(0.0, min(self.final_kills).when - time.monotonic()))
+        return wait
+
+    def _may_end(self) -> bool:
+        busy = self.clients or self.final_kills or any(j.code is None or not j.written for j in self.jobs.values())
+        now = time.monotonic()
+        if busy:
+            self.idle_since = now
+            return False
+        return now - self.idle_since >= IDLE_EXIT
+
+    def _accept(self, listener: socket.socket) -> None:
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            return
+        sock.settimeout(5.0)
+        self.clients[sock.fileno()] = _Client(sock)
+        self.selector.register(sock, selectors.EVENT_READ, "client")
+
+    def _drop(self, fd: int) -> None:
+        client = self.clients.pop(fd, None)
+        if client is not None:
+            self.selector.unregister(client.sock)
+            client.sock.close()
+
+    def _read(self, fd: int) -> None:
+        client = self.clients.get(fd)
+        if client is None:
+            return
+        try:
+            data = client.sock.recv(1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(fd)
+            return
+        client.buffer += data
+        while b"\n" in client.buffer:
+            line, client.buffer = client.buffer.split(b"\n", 1)
+            try:
+                request = json.loads(line)
+                answer = self._answer(request)
+            except Exception as exc:  # noqa: BLE001 - a bad request is answered, never the supervisor's end
+                request = request if isinstance(request, dict) else {}
+                answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            answer["id"] = request.get("id")
+            self._send(fd, answer)
+
+    def _send(self, fd: int, message: dict[str, Any]) -> None:
+        client = self.clients.get(fd)
+        if client is None:
+            return
+        try:
+            client.sock.sendall(json.dumps(message).encode() + b"\n")
+        except OSError:
+            self._drop(fd)
+
+    def _broadcast(self, message: dict[str, Any]) -> None:
+        for fd in list(self.clients):
+            self._send(fd, message)
+
+    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "spawn":
+            return self._spawn(request)
+        if op == "kill":
+            return self._kill(request)
+        if op == "jobs":
+            return {"ok": True, "jobs": [job.facts() for job in self.jobs.values()]}
+        if op == "hello":
+            return {"ok": True, "pid": os.getpid(), "tracking": self.tracking}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    # ------------------------------------------------------------------------------------------------- jobs
+    def _spawn(self, request: dict[str, Any]) -> dict[str, Any]:
+        key, attempt = str(request["key"]), int(request["attempt"])
+        known = self.by_key.get((key, attempt))
+        if known is not None:  # asked again (the asker lost the answer): the same job, never a second one
+            return {"ok": True, "pid": known.pid, "start": known.start, "tag": known.tag}
+        tag = secrets.token_hex(8)
+        env = {str(k): str(v) for k, v in request["env"].items()}
+        env[TAG_VARIABLE] = tag
+        exit_file = str(request["exit_file"])
+        try:
+            prepare_exit_file(exit_file)
+            log = os.open(request["log"], _LOG_FLAGS, 0o666)
+        except OSError as exc:
+            return {"ok": False, "error": f"cannot write {exc.filename}: {exc.strerror}"}
+        cgroup = JobCgroup(self.cgroups, tag) if self.cgroups else None
+        if cgroup is not None and not cgroup.create():
+            cgroup = None
+        cwd = str(request["cwd"])
+        try:
+            process = subprocess.Popen(request["argv"], cwd=cwd, env=env, stdin=self.null, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                                       preexec_fn=cgroup.join if cgroup is not None else None)
+        except FileNotFoundError as exc:
+            missing = cwd if not os.path.isdir(cwd) else (exc.filename or request["argv"][0])
+            return {"ok": False, "error": "not found", "missing": str(missing),
+                    "what": "working directory" if missing == cwd else "program"}
+        except (OSError, subprocess.SubprocessError) as exc:
+            return {"ok": False, "error": f"cannot start: {getattr(exc, 'strerror', None) or exc}"}
+        finally:
+            os.close(log)
+        start = process_start_time(process.pid)
+        job = SupervisedJob(key, attempt, process.pid, start, tag, exit_file, bool(request.get("keep_orphans")),
+                            float(request.get("grace", 3.0)), cgroup, process)
+        self.jobs[process.pid] = job
+        self.by_key[(key, attempt)] = job
+        _write_pid(str(request.get("pid_file") or ""), process.pid)
+        return {"ok": True, "pid": process.pid, "start": start, "tag": tag}
+
+    def _kill(self, request: dict[str, Any]) -> dict[str, Any]:
+        grace = float(request.get("grace", 3.0))
+        signalled = []
+        for entry in request.get("jobs", []):
+            key, attempt = str(entry.get("key")), int(entry.get("attempt", 0))
+            job = self.by_key.get((key, attempt))
+            if job is not None and job.code is not None:
+                continue  # it ended by itself before the kill reached it
+            if job is not None:
+                alive = True
+                pid, tag, cgroup = job.pid, job.tag, job.cgroup
+            else:  # a job of a supervisor that is gone: found from its handle
+                pid = int(entry["pid"]) if entry.get("pid") else None
+                alive = pid is not None and entry.get("start") is not None and \
+                    process_start_time(pid) == str(entry.get("start"))
+                tag, cgroup = entry.get("tag"), None
+                if not alive:
+                    pid = None  # its pid may name another process by now: its tag still finds what it left
+            processes = job_processes(pid, tag, cgroup.pids() if cgroup else ())
+            if not processes and not alive:
+                continue
+            if alive:
+                signalled.append([key, attempt])
+                if job is not None:
+                    job.killed = True
+            send(processes, signal.SIGTERM)
+            self._final_kill(pid, tag, cgroup, grace)
+        return {"ok": True, "signalled": signalled}
+
+    def _final_kill(self, group: Optional[int], tag: Optional[str], cgroup: Optional[JobCgroup],
+                    grace: float) -> None:
+        self.final_kills.append(_FinalKill(time.monotonic() + max(0.0, grace), group, tag, cgroup))
+
+    def _fire_final_kills(self) -> None:
+        now = time.monotonic()
+        due = [k for k in self.final_kills if k.when <= now]
+        if not due:
+            return
+        self.final_kills = [k for k in self.final_kills if k.when > now]
+        for kill in due:
+            if kill.cgroup is not None:
+                kill.cgroup.kill()
+            left = live(job_processes(kill.group, kill.tag, kill.cgroup.pids() if kill.cgroup else ()))
+            send(left, SIGKILL)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            job = self.jobs.get(pid)
+            if job is None or job.code is not None:
+                continue  # a process a job left behind, re-parented here
+            job.code = os.waitstatus_to_exitcode(status)
+            if job.process is not None:
+                job.process.returncode = job.code
+                job.process = None
+            job.written = False
+            self._write_exit(job)
+            self._broadcast({"event": "ended", **job.facts()})
+            if not job.keep_orphans and job_processes(job.pid, job.tag, job.cgroup.pids() if job.cgroup else ()):
+                self._end_leftovers(job)
+            elif job.cgroup is not None:
+                job.cgroup.remove()
+
+    def _end_leftovers(self, job: SupervisedJob) -> None:
+        send(job_processes(job.pid, job.tag, job.cgroup.pids() if job.cgroup else ()), signal.SIGTERM)
+        self._final_kill(job.pid, job.tag, job.cgroup, job.grace)
+
+    def _write_exit(self, job: SupervisedJob) -> None:
+        if job.code is not None and not job.written:
+            job.written = write_exit_code(job.exit_file, job.code) or not os.path.isdir(
+                os.path.dirname(job.exit_file) or ".")
+
+    def _write_exit_files(self) -> None:
+        now = time.monotonic()
+        if now < self.next_write:
+            return
+        self.next_write = now + 1.0
+        for job in self.jobs.values():
+            self._write_exit(job)
+
+
+def _write_pid(path: str, pid: int) -> None:
+    if not path:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+    except OSError:
+        return
+    try:
+        os.pwrite(fd, b"%d\n" % pid, 0)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _become_subreaper() -> bool:
+    """Processes our jobs leave behind are re-parented to us instead of to init (Linux 3.4+)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        sys.stderr.write("usage: python -m cc_local.supervisor RUN_FOLDER\n")
+        return 2
+    try:
+        return Supervisor(Path(argv[0])).serve()
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            sys.stderr.write(f"cc supervisor: the disk is full ({exc})\n")
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

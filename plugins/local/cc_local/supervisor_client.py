@@ -1,0 +1,160 @@
+"""The job type's side of a run's supervisor (:mod:`cc_local.supervisor`): one connection per run folder, the
+supervisor started when there is none, requests answered in order, ``ended`` events handed to a callback."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from cc_local.supervisor import socket_address, supervisor_folder
+
+EventCallback = Callable[[dict[str, Any]], None]
+START_TIMEOUT = 10.0
+
+
+class SupervisorGone(Exception):
+    """The supervisor could not be reached or started, or went away while a request was under way."""
+
+
+class SupervisorClient:
+    def __init__(self, run_folder: Path, on_event: EventCallback) -> None:
+        self.folder = supervisor_folder(run_folder)
+        self.on_event = on_event
+        self._sock: Optional[socket.socket] = None
+        self._lock = threading.Lock()            # one request on the wire at a time
+        self._answers: dict[int, dict[str, Any]] = {}
+        self._answered = threading.Condition()
+        self._ids = itertools.count(1)
+        self._started: Optional["subprocess.Popen[bytes]"] = None
+
+    # ------------------------------------------------------------------------------------------------- connection
+    def connect(self, start: bool = True) -> bool:
+        """Connect (starting the supervisor when ``start`` and none runs); ``False`` when there is none."""
+        if self._sock is not None:
+            return True
+        sock = self._try_connect()
+        if sock is None and start:
+            self._start()
+            deadline = time.monotonic() + START_TIMEOUT
+            while sock is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+                sock = self._try_connect()
+            if sock is None:
+                raise SupervisorGone(f"the supervisor of {self.folder.parent} did not start (see "
+                                     f"{self.folder / 'supervisor.log'})")
+        if sock is None:
+            return False
+        self._sock = sock
+        threading.Thread(target=self._read, args=(sock,), name="cc-local-supervisor", daemon=True).start()
+        return True
+
+    def _try_connect(self) -> Optional[socket.socket]:
+        if not (self.folder / "socket").exists():
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            address, fd = socket_address(self.folder)
+        except OSError:
+            sock.close()
+            return None
+        try:
+            sock.connect(address)
+            return sock
+        except OSError:
+            sock.close()
+            return None
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def _start(self) -> None:
+        if self._started is not None:
+            self._started.poll()  # reap an earlier one that ended
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log = os.open(self.folder / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        try:
+            self._started = subprocess.Popen([sys.executable, "-m", "cc_local.supervisor", str(self.folder.parent)],
+                                             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                             start_new_session=True, close_fds=True)
+        finally:
+            os.close(log)
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        if self._started is not None:
+            self._started.poll()
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    # ------------------------------------------------------------------------------------------------- requests
+    def request(self, message: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        """Send one request and wait for its answer. Raises :class:`SupervisorGone` when that is impossible."""
+        with self._lock:
+            if self._sock is None:
+                self.connect()
+            sock = self._sock
+            assert sock is not None
+            ident = next(self._ids)
+            try:
+                sock.sendall(json.dumps({**message, "id": ident}).encode() + b"\n")
+            except OSError as exc:
+                self._lost(sock)
+                raise SupervisorGone(f"the supervisor of {self.folder.parent} went away ({exc})") from None
+        deadline = time.monotonic() + timeout
+        with self._answered:
+            while ident not in self._answers:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._sock is not sock:
+                    raise SupervisorGone(f"the supervisor of {self.folder.parent} did not answer")
+                self._answered.wait(min(left, 0.2))
+            return self._answers.pop(ident)
+
+    def _read(self, sock: socket.socket) -> None:
+        buffer = b""
+        while True:
+            try:
+                data = sock.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                self._lost(sock)
+                return
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                if "event" in message:
+                    self.on_event(message)
+                elif message.get("id") is not None:
+                    with self._answered:
+                        self._answers[int(message["id"])] = message
+                        self._answered.notify_all()
+
+    def _lost(self, sock: socket.socket) -> None:
+        with self._answered:
+            if self._sock is sock:
+                self._sock = None
+            self._answered.notify_all()
+        try:
+            sock.close()
+        except OSError:
+            pass
