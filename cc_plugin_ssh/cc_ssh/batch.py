@@ -2,8 +2,10 @@
 
 * :func:`status_script` — for every job folder, whether its wrapper still runs, or its exit code once it ended.
 * :func:`logs_script` — the next bytes of every job's log from an offset.
-* :func:`cancel_script` — end every job's process tree: its process group and session, and every descendant
-  (also those that moved to a group of their own), with SIGTERM and then, after a grace time, SIGKILL.
+* :func:`cancel_script` — end every job's process tree: its process group and session, every descendant (also
+  those that moved to a group of their own) and, on Linux hosts, every process carrying the job's tag in its
+  environment (also those that left the session and were re-parented), with SIGTERM and then, after a grace
+  time, SIGKILL.
 
 Each script is sent on the standard input of ``sh -s``, so no command line grows with the number of jobs.
 """
@@ -14,7 +16,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from cc_ssh.wrapper import CANCELLED, EXIT_CODE, LAUNCHED, PID, REASON, WRAPPER
+from cc_ssh.wrapper import CANCELLED, EXIT_CODE, LAUNCHED, PID, REASON, TAG_VARIABLE, WRAPPER, tagged_processes
 
 # One ps listing serves every job of the host. A wrapper runs as "sh <folder>/cc-job.sh", so a job runs while a
 # process with that command line exists, whatever became of its pid.
@@ -144,17 +146,22 @@ def cancel_script(folders: Sequence[str], grace: float) -> str:
         "}",
         "cc_all=''",
         "cc_groups=''",
+        "cc_tags=''",
+        "cc_tagged() { for t in $cc_tags; do " + tagged_processes("$t") + "; done; }",
         "cc_stop() {  # index folder",
         f'  [ -f "$2/{EXIT_CODE}" ] && return 0',
         f'  : >"$2/{CANCELLED}"',
         "  cc_runs \"$1\" \"$2\" || return 0",
         f'  p=$(cat "$2/{PID}" 2>/dev/null) || return 0',
         '  cc_groups="$cc_groups $p"',
+        f'  t=$(sed -n \'s/^export {TAG_VARIABLE}=//p\' "$2/{WRAPPER}" 2>/dev/null)',
+        '  [ -n "$t" ] && cc_tags="$cc_tags $t"',
         '  cc_all="$cc_all $(cc_tree "$p" | tr \'\\n\' \' \')"',
         "}",
     ]
     lines += [f"cc_stop {index} {shlex.quote(folder)}" for index, folder in enumerate(folders)]
     lines += [
+        'cc_all="$cc_all $(cc_tagged | tr \'\\n\' \' \')"',
         'for g in $cc_groups; do kill -TERM -- "-$g" 2>/dev/null; done',
         'for p in $cc_all; do kill -TERM "$p" 2>/dev/null; done',
         "# processes still there, zombies left out (they are dead, only not reaped yet)",
@@ -170,6 +177,7 @@ def cancel_script(folders: Sequence[str], grace: float) -> str:
         "# what is still there gets SIGKILL, and so does anything the job started in the meantime",
         'for g in $cc_groups; do cc_all="$cc_all $(cc_tree "$g" | tr \'\\n\' \' \')"; '
         'kill -KILL -- "-$g" 2>/dev/null; done',
+        'cc_all="$cc_all $(cc_tagged | tr \'\\n\' \' \')"',
         'n=0; for p in $(cc_left); do kill -KILL "$p" 2>/dev/null && n=$((n+1)); done',
         'echo "cc-left $n"',
         "",

@@ -159,8 +159,8 @@ class SSHJobType(JobType):
         log_name = launch.log_path.name
         folder = folder_of(settings.remote_root, launch.run_id, job.name, launch.attempt)
         inline, copied = split_plan(plan)
-        script = prepare_script(folder, self._owner(launch), wrapper_script(launch, log_name), subfolders(plan),
-                                inline)
+        wrapper = wrapper_script(launch, log_name, settings.kill_grace)
+        script = prepare_script(folder, self._owner(launch), wrapper, subfolders(plan), inline)
         if not copied:
             script += launch_script(None, log_name)  # nothing to copy: make the folder and start in one go
         result = self._run(connection, script, settings, job.name, "making the job folder")

@@ -10,10 +10,17 @@ and leaves next to the log the files that tell how the job went — read again b
 ``cc.exit_code``  the job's exit code (written last, when everything else is in place)
 ``cc.reason``     why the job could not run (a remote command or folder missing), when that is the case
 ``cc.cancelled``  written by a cancel, before the job's processes are signalled
+
+Every process of the job carries ``CC_PROCESS_TAG`` in its environment (inherited whatever it does with sessions
+and process groups), so on a Linux host a cancel finds also the processes that left the job's session
+(``setsid``, double forks) in ``/proc/*/environ``; and when the job's main process ends, the wrapper ends what it
+left behind (SIGTERM, SIGKILL after the grace time), unless the job says ``keep_orphans: true``. Hosts without
+``/proc`` get the process group, the session and the descendants only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
@@ -123,7 +130,22 @@ def _has_kernelspec(path: Optional[Path]) -> bool:
     return bool(((data.get("metadata") or {}).get("kernelspec") or {}).get("name"))
 
 
-def wrapper_script(launch: Launch, log_name: str) -> str:
+TAG_VARIABLE = "CC_PROCESS_TAG"
+
+
+def process_tag(launch: Launch) -> str:
+    """The tag in the environment of every process of this attempt (the same each time it is asked for)."""
+    owner = f"{launch.job_dir}:{launch.workflow}:{launch.run_id}:{launch.job.name}:{launch.attempt}"
+    return "cc-" + hashlib.sha256(owner.encode()).hexdigest()[:20]
+
+
+def tagged_processes(tag_expression: str) -> str:
+    """``sh`` printing the pids of the processes whose environment holds the tag (Linux hosts; nothing elsewhere)."""
+    return (f'grep -l -a -s -F "{TAG_VARIABLE}={tag_expression}" /proc/[0-9]*/environ 2>/dev/null '
+            "| sed -n 's|^/proc/\\([0-9]*\\)/environ$|\\1|p'")
+
+
+def wrapper_script(launch: Launch, log_name: str, grace: float = 3.0) -> str:
     """The text of ``cc-job.sh`` for ``launch`` (it finds its own folder, so it does not depend on where it is)."""
     job = launch.job
     exports = [f"export {key}={shlex.quote(value)}" for key, value in launch.env.items()
@@ -144,7 +166,19 @@ def wrapper_script(launch: Launch, log_name: str) -> str:
         f'  if [ "$1" = 127 ] && [ ! -s "$D/{REASON}" ]; then tail -n 1 "$LOG" >"$D/{REASON}" 2>/dev/null; fi',
         f'  date +%s >"$D/{ENDED}"',
         f'  echo "$1" >"$D/{EXIT_CODE}.new" && mv -f "$D/{EXIT_CODE}.new" "$D/{EXIT_CODE}"',
+        *([] if job.keep_orphans else ["  cc_leftovers"]),
         '  exit "$1"',
+        "}",
+        "# What the job left behind when its main process ended: SIGTERM, and SIGKILL after the grace time.",
+        "cc_leftovers() {",
+        f'  t=${TAG_VARIABLE}; unset {TAG_VARIABLE}; [ -n "$t" ] || return 0',
+        f'  l=$({tagged_processes("$t")}); [ -n "$l" ] || return 0',
+        '  kill -TERM $l 2>/dev/null; i=0',
+        f'  while [ $i -lt {max(1, int(grace / 0.1))} ]; do',
+        f'    l=$({tagged_processes("$t")}); [ -n "$l" ] || return 0',
+        "    sleep 0.1 2>/dev/null || sleep 1; i=$((i+1))",
+        "  done",
+        '  kill -KILL $l 2>/dev/null',
         "}",
         f'cc_fail() {{ echo "cc: $2"; printf \'%s\\n\' "$2" >"$D/{REASON}"; cc_end "$1"; }}',
         "cc_need() {",
@@ -154,6 +188,7 @@ def wrapper_script(launch: Launch, log_name: str) -> str:
         "# A cancel signals the whole process group; the wrapper outlives the job to record its exit code.",
         "trap 'cc_signal=1' HUP INT TERM",
         *exports,
+        f"export {TAG_VARIABLE}={process_tag(launch)}",
         'export CC_JOB_DIR="$D"',
         'CC_RUN_DIR=$(cd "$D/../.." && pwd) && export CC_RUN_DIR',
         f"cd {workdir} || cc_fail 1 \"the working folder {_dq(job.workdir or '')} does not exist on $(hostname)\"",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from cc_core.states import JobState
 
 TREE = """\
@@ -52,3 +54,38 @@ def test_one_cancel_command_ends_many_jobs_of_a_host(remote, alive) -> None:
     assert connection.commands_run - before == 1
     assert {u.state for u in remote.wait_end(*jobs).values()} == {JobState.KILLED}
     assert alive(remote.shell, [int(job.handle["pid"]) for job in jobs]) == []
+
+
+ESCAPES = """\
+(setsid sh -c 'echo $$ >> pids; exec sleep 303' &)
+sleep 300 & echo $! >> pids
+echo '# cc status=running progress=10'
+wait
+"""
+
+
+def test_cancel_ends_processes_that_left_the_session(remote, alive) -> None:
+    remote.write("escapes.sh", ESCAPES)
+    job = remote.submit("escapes", script="escapes.sh")
+    pids = [int(p) for p in remote.remote_file(job, "pids", lines=2).split()]
+    assert sorted(alive(remote.shell, pids)) == sorted(pids)
+    remote.job_type.cancel([job.active])
+    assert remote.wait_end(job)["escapes"].state is JobState.KILLED
+    assert alive(remote.shell, pids) == []
+
+
+def test_what_a_job_leaves_behind_ends_with_it_unless_it_keeps_it(remote, alive) -> None:
+    leaves = "(setsid sh -c 'echo $$ > left; trap \"\" TERM; exec sleep 304' &); echo started"
+    left = remote.submit("leaves", command=leaves)
+    kept = remote.submit("keeps", command=leaves, keep_orphans=True)
+    ended = remote.wait_end(left, kept)
+    assert {name: u.state for name, u in ended.items()} == {"leaves": JobState.DONE, "keeps": JobState.DONE}
+    left_pid, kept_pid = int(remote.remote_file(left, "left")), int(remote.remote_file(kept, "left"))
+    deadline = time.monotonic() + 15
+    while alive(remote.shell, [left_pid]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert alive(remote.shell, [left_pid]) == []
+        assert alive(remote.shell, [kept_pid]) == [kept_pid]
+    finally:
+        remote.shell.run(f"kill -KILL {kept_pid} {left_pid}")
