@@ -126,7 +126,7 @@ class WSLJobType(JobType):
                 "default": next((d.name for d in found if d.default), None)}
 
     def show_script(self, launch: Launch) -> Optional[str]:
-        plan = plan_job(launch, self.paths)
+        plan = plan_job(launch, self.paths, self.kill_grace)
         argv = self._start_argv(plan, launch.attempt, exe="wsl.exe")
         return f"{windows_command_line(argv)}\n\n# {plan.files.wrapper}\n{plan.wrapper}"
 
@@ -153,7 +153,7 @@ class WSLJobType(JobType):
                         cd=plan.job_dir, command=login_shell(start_words(attempt)))
 
     def submit(self, launch: Launch) -> Handle:
-        plan = plan_job(launch, self.paths)
+        plan = plan_job(launch, self.paths, self.kill_grace)
         files = plan.files
         for stale in (files.pid, files.end, files.exit, files.cancel):
             stale.unlink(missing_ok=True)

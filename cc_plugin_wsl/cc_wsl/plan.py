@@ -124,7 +124,7 @@ def environment(launch: Launch, paths: PathMap, files: dict[str, str]) -> dict[s
     return env
 
 
-def plan_job(launch: Launch, paths: PathMap) -> WslPlan:
+def plan_job(launch: Launch, paths: PathMap, grace: float = 3.0) -> WslPlan:
     """Everything :meth:`WSLJobType.submit` needs. Raises :class:`JobTypeError` for a path WSL cannot see."""
     job = launch.job
     target = WslTarget.of(job)
@@ -148,5 +148,5 @@ def plan_job(launch: Launch, paths: PathMap) -> WslPlan:
              f"in WSL ({where})")
     wrapper = wrapper_script(title=title, pid_file=wsl_files["CC_PID_FILE"], end_file=paths.to_wsl(files.end),
                              exit_file=wsl_files["CC_EXIT_FILE"], log=log, workdir=workdir, env=env,
-                             payload=payload)
+                             payload=payload, keep_orphans=job.keep_orphans, grace=grace)
     return WslPlan(target, files, job_dir, wrapper, payload)

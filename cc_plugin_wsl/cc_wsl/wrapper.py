@@ -11,6 +11,11 @@ once. The detached copy leaves in the job's folder, where cc on Windows reads th
 ``.attemptN.exit``    the job's exit code (written last, by a rename, so it is never seen half written)
 
 and sends the job's standard output and error to the log. ``.attemptN.cancel`` is written by cc when it cancels.
+
+Every process of the job carries ``CC_PROCESS_TAG=wsl-PID-STARTTIME`` (the wrapper's) in its environment, whatever
+it does with sessions and process groups: a cancel ends also the processes that left the job's session
+(``setsid``, double forks), and when the job's main process ends the wrapper ends what it left behind (SIGTERM,
+SIGKILL after the grace time), unless the job says ``keep_orphans: true``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 DETACHED = "cc-detached"
+TAG_VARIABLE = "CC_PROCESS_TAG"
+TAGGED = ('grep -l -a -s -F "' + TAG_VARIABLE + '=$cc_tag" /proc/[0-9]*/environ 2>/dev/null '
+          "| sed -n 's|^/proc/\\([0-9]*\\)/environ$|\\1|p'")
+"""bash printing the pids of the processes carrying ``$cc_tag`` in their environment."""
 START_MARK = "cc-wsl-pid"
 
 
@@ -63,9 +72,10 @@ def shell_path(path: str) -> str:
 
 
 def wrapper_script(*, title: str, pid_file: str, end_file: str, exit_file: str, log: str, workdir: str,
-                   env: Mapping[str, str], payload: str) -> str:
+                   env: Mapping[str, str], payload: str, keep_orphans: bool = False, grace: float = 3.0) -> str:
     """The wrapper's text. Paths are WSL paths; ``payload`` is the job's command line, already quoted."""
     exports = "\n".join(f"export {name}={shlex.quote(value)}" for name, value in env.items())
+    leftovers = "" if keep_orphans else "    cc_leftovers\n"
     return f"""#!/bin/bash
 # {title}
 if [ "${{1-}}" != {DETACHED} ]; then
@@ -80,10 +90,23 @@ exec >>{shlex.quote(log)} 2>&1 </dev/null
 read -r cc_stat </proc/$$/stat
 set -- ${{cc_stat##*) }}
 echo "$$ ${{20}} ${{WSL_DISTRO_NAME-}}" >"$cc_pid_file.tmp" && mv -f "$cc_pid_file.tmp" "$cc_pid_file"
+export {TAG_VARIABLE}="wsl-$$-${{20}}"
+# What the job left behind when its main process ended: SIGTERM, and SIGKILL after the grace time.
+cc_leftovers() {{
+    local cc_tag=${TAG_VARIABLE} cc_left i=0
+    unset {TAG_VARIABLE}
+    cc_left=$({TAGGED}); [ -n "$cc_left" ] || return 0
+    kill -TERM $cc_left 2>/dev/null
+    while [ $i -lt {max(1, int(grace / 0.1))} ]; do
+        cc_left=$({TAGGED}); [ -n "$cc_left" ] || return 0
+        sleep 0.1; i=$((i+1))
+    done
+    kill -KILL $cc_left 2>/dev/null
+}}
 cc_finish() {{
     date +%s >"$cc_end_file"
     echo "$1" >"$cc_exit_file.tmp" && mv -f "$cc_exit_file.tmp" "$cc_exit_file"
-    exit "$1"
+{leftovers}    exit "$1"
 }}
 # A cancel signals the whole process group: the job ends, this wrapper lives on to record how.
 trap 'cc_signalled=1' TERM INT HUP
@@ -134,16 +157,22 @@ def cancel_script(jobs: Sequence[tuple[int, Optional[str]]], grace: float) -> st
     SIGKILL for one more second, so that they can record the exit code."""
     entries = " ".join(f"{pid}:{start or '-'}" for pid, start in jobs)
     return f"""cc_roots=""
+cc_tags=""
 for cc_entry in {entries}; do
     cc_pid=${{cc_entry%%:*}}; cc_want=${{cc_entry#*:}}
     read -r cc_stat 2>/dev/null </proc/$cc_pid/stat || continue
     set -- ${{cc_stat##*) }}
-    if [ "$cc_want" = - ] || [ "${{20}}" = "$cc_want" ]; then cc_roots="$cc_roots $cc_pid"; fi
+    if [ "$cc_want" = - ] || [ "${{20}}" = "$cc_want" ]; then
+        cc_roots="$cc_roots $cc_pid"; cc_tags="$cc_tags wsl-$cc_pid-${{20}}"
+    fi
 done
 [ -n "$cc_roots" ] || exit 0
-cc_members() {{  # the roots' process groups and all their descendants, roots excluded
+cc_members() {{  # the roots' process groups, all their descendants and all that carry their tags, roots excluded
     local -A kids=() group=()
-    local f line p queue=() out=()
+    local f line p cc_tag queue=() out=()
+    for cc_tag in $cc_tags; do
+        for p in $({TAGGED}); do [[ " $cc_roots " == *" $p "* ]] || queue+=("$p"); done
+    done
     for f in /proc/[0-9]*/stat; do
         read -r line 2>/dev/null <"$f" || continue
         set -- ${{line##*) }}

@@ -189,8 +189,7 @@ def test_cancel_kills_the_linux_tree_with_a_grandchild_that_left_the_group(jobs:
     end = jobs.wait_end(active)
     assert (end.state, end.exit_code) == (JobState.KILLED, 143)  # the wrapper outlived the TERM to record it
     wait_for(lambda: not marked(), timeout=15, what="every process of the job to end")
-    assert not os.path.exists(f"/proc/{active.handle['pid']}") or \
-        Path(f"/proc/{active.handle['pid']}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    wait_for(lambda: int(active.handle["pid"]) not in _live(), timeout=10, what="the wrapper to end")
     assert (launch.job_dir / ".attempt1.cancel").exists()
 
 
@@ -328,3 +327,61 @@ def test_python_of_a_venv_and_a_linux_python(jobs: Jobs) -> None:
     assert text is not None and '"$HOME"/conda/bin/python /mnt/c/Users/me/project/fit.py' in text
     text = jobs.job_type.show_script(jobs.launch("v3", script="/opt/tools/fit.py", python="python3.12"))
     assert text is not None and "python3.12 /opt/tools/fit.py" in text
+
+
+def _live() -> set[int]:
+    """Pids of processes that are there and not zombies."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z":
+            found.add(int(entry))
+    return found
+
+
+def _named(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if cmdline.startswith(marker.encode()) and stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z":
+            found.append(int(entry))
+    return found
+
+
+def test_cancel_ends_processes_that_left_the_session(jobs: Jobs, wait_for: Callable[..., Any]) -> None:
+    marker = f"cc-wsl-escaped-{uuid.uuid4().hex[:8]}"
+    launch = jobs.launch("escapes", command=(
+        f"(setsid bash -c 'exec -a {marker}-setsid sleep 300' &); "
+        f"bash -c 'exec -a {marker}-main sleep 300'"))
+    active = jobs.submit(launch)
+    wait_for(lambda: len(_named(marker)) == 2, what="the job's processes")
+    try:
+        jobs.job_type.cancel([active])
+        assert jobs.wait_end(active).state is JobState.KILLED
+        wait_for(lambda: not _named(marker), timeout=15, what="every process of the job to end")
+    finally:
+        for pid in _named(marker):
+            os.kill(pid, 9)
+
+
+def test_what_a_job_leaves_behind_ends_with_it_unless_it_keeps_it(jobs: Jobs, wait_for: Callable[..., Any]) -> None:
+    marker = f"cc-wsl-left-{uuid.uuid4().hex[:8]}"
+    left = jobs.submit(jobs.launch("leaves", command=f"(setsid bash -c 'exec -a {marker}-ended sleep 300' &)"))
+    kept = jobs.submit(jobs.launch("keeps", command=f"(setsid bash -c 'exec -a {marker}-kept sleep 300' &)",
+                                   keep_orphans=True))
+    try:
+        assert jobs.wait_end(left).state is JobState.DONE and jobs.wait_end(kept).state is JobState.DONE
+        wait_for(lambda: not _named(marker + "-ended"), timeout=15, what="what 'leaves' left behind to end")
+        assert len(_named(marker + "-kept")) == 1
+    finally:
+        for pid in _named(marker):
+            os.kill(pid, 9)
