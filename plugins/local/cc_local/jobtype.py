@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
 from cc_local.exit_file import prepare_exit_file
 from cc_local.supervisor_client import SupervisorClient, SupervisorGone
 
+log = logging.getLogger(__name__)
 SUPERVISED = sys.platform.startswith("linux")
 """Linux: every run's jobs are started, reaped and killed by a supervisor of the run (cc_local.supervisor)."""
 
@@ -46,6 +48,7 @@ class LocalJobType(JobType):
         self._lock = threading.Lock()
         self._null: Optional[int] = None
         self._clients: dict[Path, SupervisorClient] = {}
+        self._unsupervised: set[Path] = set()   # run folders whose supervisor could not be started
 
     def start(self, sink: UpdateSink) -> None:
         self._sink = sink
@@ -135,12 +138,17 @@ class LocalJobType(JobType):
         """The connection to the supervisor of ``run_folder``; ``None`` when there is none (and ``start`` is
         false) or it cannot be started."""
         with self._lock:
+            if run_folder in self._unsupervised:
+                return None
             client = self._clients.get(run_folder)
             if client is None:
                 client = self._clients[run_folder] = SupervisorClient(run_folder, self._supervisor_event)
         try:
             return client if client.connect(start=start) else None
-        except (SupervisorGone, OSError):
+        except (SupervisorGone, OSError) as exc:
+            log.warning("%s; jobs of %s are started without a supervisor", exc, run_folder)
+            with self._lock:
+                self._unsupervised.add(run_folder)
             return None
 
     def _submit_supervised(self, client: SupervisorClient, launch: Launch, plan: ProcessPlan) -> Handle:
