@@ -44,7 +44,7 @@ from typing import Any, Optional
 from cc_local.cgroup import JobCgroup, cgroup_base
 from cc_local.exit_file import prepare_exit_file, write_exit_code
 from cc_local.job_processes import SIGKILL, TAG_VARIABLE, job_processes, live, send
-from cc_local.processes import process_start_time
+from cc_local.processes import boot_tick, process_start_time, start_time_between
 
 FOLDER = ".cc-supervisor"
 IDLE_EXIT = 2.0            # seconds with no job, no kill under way and nobody connected
@@ -276,6 +276,7 @@ class Supervisor:
         if cgroup is not None and not cgroup.create():
             cgroup = None
         cwd = str(request["cwd"])
+        before = boot_tick()
         try:
             process = subprocess.Popen(request["argv"], cwd=cwd, env=env, stdin=self.null, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
@@ -288,7 +289,7 @@ class Supervisor:
             return {"ok": False, "error": f"cannot start: {getattr(exc, 'strerror', None) or exc}"}
         finally:
             os.close(log)
-        start = process_start_time(process.pid)
+        start = start_time_between(process.pid, before, boot_tick())
         job = SupervisedJob(key, attempt, process.pid, start, tag, exit_file, bool(request.get("keep_orphans")),
                             float(request.get("grace", 3.0)), cgroup, process)
         self.jobs[process.pid] = job
@@ -359,10 +360,22 @@ class Supervisor:
             job.written = False
             self._write_exit(job)
             self._broadcast({"event": "ended", **job.facts()})
-            if not job.keep_orphans and job_processes(job.pid, job.tag, job.cgroup.pids() if job.cgroup else ()):
+            if not job.keep_orphans and (job.cgroup is not None or self._orphans()) and \
+                    job_processes(job.pid, job.tag, job.cgroup.pids() if job.cgroup else ()):
                 self._end_leftovers(job)
             elif job.cgroup is not None:
                 job.cgroup.remove()
+
+    def _orphans(self) -> bool:
+        """Whether any process other than a running job's main process is our child. As the child subreaper, every
+        process a job leaves behind is re-parented to us (or descends from one that is): when none is, the
+        costly look through ``/proc`` for a job's leftovers is not needed."""
+        try:
+            with open(f"/proc/self/task/{os.getpid()}/children", "rb") as handle:
+                children = {int(pid) for pid in handle.read().split()}
+        except (OSError, ValueError):
+            return True
+        return bool(children - {pid for pid, job in self.jobs.items() if job.code is None})
 
     def _end_leftovers(self, job: SupervisedJob) -> None:
         send(job_processes(job.pid, job.tag, job.cgroup.pids() if job.cgroup else ()), signal.SIGTERM)
