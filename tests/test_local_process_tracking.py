@@ -3,6 +3,7 @@ runner has exited, processes that left the job's session, and what a job leaves 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -140,3 +141,29 @@ def test_processes_a_job_leaves_behind_end_with_it_unless_it_keeps_them(
     finally:
         end_all(marker)
     assert {j["name"]: j["state"] for j in run_status("leftovers")["jobs"]} == {"leaves": "done", "keeps": "done"}
+
+
+def test_the_supervisor_says_how_it_tracks_and_ends_by_itself(cc_home: Path, write_workflow: Callable[..., Path]
+                                                              ) -> None:
+    path = write_workflow("""
+        name: tracked
+        jobs:
+          one: {command: "echo one"}
+    """)
+    env = env_with(cc_home)
+    assert subprocess.run(ccw_command("run", str(path), "--quiet"), env=env, timeout=60).returncode == 0
+    info = json.loads((Path(run_status("tracked")["run_dir"]) / ".cc-supervisor" / "supervisor.json").read_text())
+    assert info["tracking"] == "child subreaper" or info["tracking"].startswith("cgroup v2 per job under ")
+    plugins = json.loads(subprocess.run(ccw_command("plugins", "--json"), env=env, capture_output=True, text=True,
+                                        timeout=60).stdout)
+    details = [row["details"]["local"] for row in plugins if "local" in row.get("details", {})]
+    assert details and details[0]["process tracking"] == info["tracking"]
+    wait_for(lambda: not supervisor_runs(info["pid"]), timeout=15,
+             what="the supervisor to end once nothing is left to watch")
+
+
+def supervisor_runs(pid: int) -> bool:
+    try:
+        return b"cc_local.supervisor" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False

@@ -175,6 +175,11 @@ class LocalJobType(JobType):
                 raise JobTypeError(f"{answer['what']} '{answer['missing']}' does not exist", job=key)
             raise JobTypeError(str(answer.get("error")), job=key)
         fill_pid_file(pid_fd, int(answer["pid"]))
+        if answer.get("again") and answer.get("code") is not None and self._sink is not None:
+            # started before and ended already: its end is told now, as it will not be pushed again
+            with self._lock:
+                self._watched.discard((key, attempt))
+            self._sink(_update_from(key, attempt, answer))
         return {"pid": int(answer["pid"]), "start": answer.get("start"), "pid_file": plan.pid_file,
                 "exit_file": plan.exit_file, "tag": answer.get("tag"), "supervisor": str(launch.job_dir.parent)}
 

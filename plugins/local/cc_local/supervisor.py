@@ -262,7 +262,7 @@ class Supervisor:
         key, attempt = str(request["key"]), int(request["attempt"])
         known = self.by_key.get((key, attempt))
         if known is not None:  # asked again (the asker lost the answer): the same job, never a second one
-            return {"ok": True, "pid": known.pid, "start": known.start, "tag": known.tag}
+            return {"ok": True, "again": True, **known.facts()}
         tag = secrets.token_hex(8)
         env = {str(k): str(v) for k, v in request["env"].items()}
         env[TAG_VARIABLE] = tag
