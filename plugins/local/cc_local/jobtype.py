@@ -156,17 +156,26 @@ class LocalJobType(JobType):
         pid_fd = open_pid_file(plan.pid_file)  # as without a supervisor: `find` reads an empty one as "not started"
         with self._lock:
             self._watched.add((key, attempt))
-        try:
-            answer = client.request({"op": "spawn", "key": key, "attempt": attempt, "argv": plan.argv,
-                                     "cwd": plan.cwd, "env": plan.env, "log": str(launch.log_path),
-                                     "pid_file": plan.pid_file, "exit_file": plan.exit_file,
-                                     "keep_orphans": launch.job.keep_orphans, "grace": max(0.0, self.kill_grace)})
-        except SupervisorGone as exc:
-            with self._lock:
-                self._watched.discard((key, attempt))
-            if pid_fd is not None:
-                os.close(pid_fd)  # the request may have reached it: `find` decides from the pid file
-            raise JobTypeError(f"could not start: {exc}", job=key) from None
+        request = {"op": "spawn", "key": key, "attempt": attempt, "argv": plan.argv, "cwd": plan.cwd,
+                   "env": plan.env, "log": str(launch.log_path), "pid_file": plan.pid_file,
+                   "exit_file": plan.exit_file, "keep_orphans": launch.job.keep_orphans,
+                   "grace": max(0.0, self.kill_grace)}
+        for tries_left in (1, 0):
+            try:
+                answer = client.request(request)
+                break
+            except SupervisorGone as exc:
+                # It went away (it was ending as we connected, or died): the pid file, which it writes before it
+                # answers, says whether the job started; a job that did not is asked for again, once.
+                found = self.find(launch)
+                if found is not None or not tries_left:
+                    with self._lock:
+                        self._watched.discard((key, attempt))
+                    if pid_fd is not None:
+                        os.close(pid_fd)
+                    if found is None:
+                        raise JobTypeError(f"could not start: {exc}", job=key) from None
+                    return found
         if not answer.get("ok"):
             with self._lock:
                 self._watched.discard((key, attempt))

@@ -33,7 +33,6 @@ import os
 import secrets
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,27 +43,12 @@ from typing import Any, Optional
 from cc_local.cgroup import JobCgroup, cgroup_base
 from cc_local.exit_file import prepare_exit_file, write_exit_code
 from cc_local.job_processes import SIGKILL, TAG_VARIABLE, job_processes, live, send
+from cc_local.supervisor_socket import Connections, supervisor_folder
 from cc_local.processes import boot_tick, process_start_time, start_time_between
 
-FOLDER = ".cc-supervisor"
 IDLE_EXIT = 2.0            # seconds with no job, no kill under way and nobody connected
 PR_SET_CHILD_SUBREAPER = 36
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-
-
-def supervisor_folder(run_folder: Path) -> Path:
-    return Path(run_folder) / FOLDER
-
-
-def socket_address(folder: Path) -> tuple[str, Optional[int]]:
-    """An address for ``bind``/``connect`` of the socket in ``folder``, short enough for ``AF_UNIX`` (108 bytes):
-    a long path is reached through ``/proc/self/fd`` of the folder. The second value is that folder's descriptor,
-    to be closed once the socket is bound or connected."""
-    path = str(folder / "socket")
-    if len(path.encode()) < 100:
-        return path, None
-    fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
-    return f"/proc/self/fd/{fd}/socket", fd
 
 
 @dataclass
@@ -88,12 +72,6 @@ class SupervisedJob:
                 "code": self.code, "killed": self.killed}
 
 
-@dataclass
-class _Client:
-    sock: socket.socket
-    buffer: bytes = b""
-
-
 @dataclass(order=True)
 class _FinalKill:
     when: float
@@ -107,9 +85,9 @@ class Supervisor:
         self.folder = supervisor_folder(run_folder)
         self.jobs: dict[int, SupervisedJob] = {}          # by pid of the main process
         self.by_key: dict[tuple[str, int], SupervisedJob] = {}
-        self.clients: dict[int, _Client] = {}
         self.final_kills: list[_FinalKill] = []
         self.selector = selectors.DefaultSelector()
+        self.clients = Connections(self.folder, self.selector, self._answer)
         self.cgroups = cgroup_base()
         self.idle_since = time.monotonic()
         self.next_write = 0.0
@@ -135,20 +113,8 @@ class Supervisor:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            os.unlink(self.folder / "socket")
-        except FileNotFoundError:
-            pass
-        address, fd = socket_address(self.folder)
-        try:
-            listener.bind(address)
-        finally:
-            if fd is not None:
-                os.close(fd)
-        listener.listen(64)
+        self.clients.listen()
         self._write_info()
-        self.selector.register(listener, selectors.EVENT_READ, "listener")
         self.selector.register(wake_r, selectors.EVENT_READ, "wake")
         while True:
             self._reap()
@@ -157,20 +123,14 @@ class Supervisor:
             if self._may_end():
                 break
             for key, _ in self.selector.select(self._wait_time()):
-                if key.data == "listener":
-                    self._accept(listener)
-                elif key.data == "wake":
+                if key.data == "wake":
                     try:
                         os.read(wake_r, 4096)
                     except BlockingIOError:
                         pass
                 else:
-                    self._read(key.fd)
-        listener.close()
-        try:
-            os.unlink(self.folder / "socket")
-        except OSError:
-            pass
+                    self.clients.ready(key)
+        self.clients.close()
         return 0
 
     def _write_info(self) -> None:
@@ -193,57 +153,6 @@ class Supervisor:
             self.idle_since = now
             return False
         return now - self.idle_since >= IDLE_EXIT
-
-    def _accept(self, listener: socket.socket) -> None:
-        try:
-            sock, _ = listener.accept()
-        except OSError:
-            return
-        sock.settimeout(5.0)
-        self.clients[sock.fileno()] = _Client(sock)
-        self.selector.register(sock, selectors.EVENT_READ, "client")
-
-    def _drop(self, fd: int) -> None:
-        client = self.clients.pop(fd, None)
-        if client is not None:
-            self.selector.unregister(client.sock)
-            client.sock.close()
-
-    def _read(self, fd: int) -> None:
-        client = self.clients.get(fd)
-        if client is None:
-            return
-        try:
-            data = client.sock.recv(1 << 16)
-        except OSError:
-            data = b""
-        if not data:
-            self._drop(fd)
-            return
-        client.buffer += data
-        while b"\n" in client.buffer:
-            line, client.buffer = client.buffer.split(b"\n", 1)
-            try:
-                request = json.loads(line)
-                answer = self._answer(request)
-            except Exception as exc:  # noqa: BLE001 - a bad request is answered, never the supervisor's end
-                request = request if isinstance(request, dict) else {}
-                answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            answer["id"] = request.get("id")
-            self._send(fd, answer)
-
-    def _send(self, fd: int, message: dict[str, Any]) -> None:
-        client = self.clients.get(fd)
-        if client is None:
-            return
-        try:
-            client.sock.sendall(json.dumps(message).encode() + b"\n")
-        except OSError:
-            self._drop(fd)
-
-    def _broadcast(self, message: dict[str, Any]) -> None:
-        for fd in list(self.clients):
-            self._send(fd, message)
 
     def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
@@ -359,7 +268,7 @@ class Supervisor:
                 job.process = None
             job.written = False
             self._write_exit(job)
-            self._broadcast({"event": "ended", **job.facts()})
+            self.clients.broadcast({"event": "ended", **job.facts()})
             if not job.keep_orphans and (job.cgroup is not None or self._orphans()) and \
                     job_processes(job.pid, job.tag, job.cgroup.pids() if job.cgroup else ()):
                 self._end_leftovers(job)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from cc_local.supervisor import socket_address, supervisor_folder
+from cc_local.supervisor_socket import socket_address, supervisor_folder
 
 EventCallback = Callable[[dict[str, Any]], None]
 START_TIMEOUT = 10.0
