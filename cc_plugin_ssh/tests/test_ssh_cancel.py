@@ -75,7 +75,8 @@ def test_cancel_ends_processes_that_left_the_session(remote, alive) -> None:
 
 
 def test_what_a_job_leaves_behind_ends_with_it_unless_it_keeps_it(remote, alive) -> None:
-    leaves = "(setsid sh -c 'echo $$ > left; trap \"\" TERM; exec sleep 304' &); echo started"
+    leaves = ("(setsid sh -c 'trap \"\" TERM; echo $$ > left.new; mv left.new left; exec sleep 304' &); "
+              "while [ ! -s left ]; do sleep 0.05; done; echo started")
     left = remote.submit("leaves", command=leaves)
     kept = remote.submit("keeps", command=leaves, keep_orphans=True)
     ended = remote.wait_end(left, kept)
