@@ -137,7 +137,7 @@ def test_processes_a_job_leaves_behind_end_with_it_unless_it_keeps_them(
         assert result.returncode == 0, result.stdout + result.stderr
         wait_for(lambda: count_local_processes(marker + "-ended") == 0
                  and count_local_processes(marker + "-stubborn") == 0, timeout=15, what="left-behind processes ended")
-        assert count_local_processes(marker + "-kept") == 1
+        wait_for(lambda: count_local_processes(marker + "-kept") == 1, what="what 'keeps' left behind, still there")
     finally:
         end_all(marker)
     assert {j["name"]: j["state"] for j in run_status("leftovers")["jobs"]} == {"leaves": "done", "keeps": "done"}
