@@ -17,6 +17,7 @@ from cc_web.error_responses import ERROR_RESPONSES
 from cc_web.event_stream import EventHub
 from cc_web.logs import MAX_READ, read_log
 from cc_web.models import (
+    JobBody,
     Accepted,
     GraphLayoutOut,
     JobStatus,
@@ -143,7 +144,7 @@ def resume_run(run: str, request: Request) -> Accepted:
 
 
 @router.post("/{run}/jobs", status_code=202, response_model=Accepted, summary="Add a job to a run that is going")
-def add_run_job(run: str, job: JobSpec, request: Request) -> Accepted:
+def add_run_job(run: str, job: JobBody, request: Request) -> Accepted:
     record = store_of(request).find_run(run)
     if record.state.is_final:
         raise RunEndedError(f"run {record.id} has ended ({record.state.value}); a job can only be added to a run "

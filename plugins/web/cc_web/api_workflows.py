@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Request, Response
+from starlette.datastructures import UploadFile
 
 from cc_core.errors import Problem, WorkflowError
 from cc_core.workflow.model import JobSpec
 from cc_core.store.base import StatusStore
 from cc_web import graph, stored_workflows
 from cc_web.error_responses import ERROR_RESPONSES
-from cc_web.models import Dependency, GraphLayoutOut, WorkflowDetail, WorkflowSummary, WorkflowUpload
+from cc_web.models import (
+    JobBody,
+    NAME_PATTERN,
+    Dependency,
+    GraphLayoutOut,
+    WorkflowDetail,
+    WorkflowSummary,
+    WorkflowUpload,
+)
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"], responses=ERROR_RESPONSES)
 
@@ -44,24 +53,53 @@ def upload_workflow(body: WorkflowUpload, request: Request) -> WorkflowDetail:
     return _detail(store, stored.name)
 
 
-@router.post("/upload", status_code=201, response_model=WorkflowDetail,
+UPLOAD_SCHEMA: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": "the workflow's YAML (UTF-8)"},
+            "name": {"type": "string", "maxLength": 200, "pattern": NAME_PATTERN},
+            "scripts": {"type": "array", "items": {"type": "string", "format": "binary"},
+                        "description": "files its jobs run, each under its own file name; a part without a "
+                                       "file name, or two with one name, is refused"},
+        }}}}},
+}
+
+
+@router.post("/upload", status_code=201, response_model=WorkflowDetail, openapi_extra=UPLOAD_SCHEMA,
              summary="Store a workflow uploaded as a file (multipart), with its scripts",
              description="``file`` is the workflow's YAML; ``scripts`` are files its jobs run, kept next to it on "
                          "the server. ``name`` defaults to the YAML's ``name:``, then to the file's name.")
-def upload_workflow_file(request: Request, file: UploadFile = File(...), name: Optional[str] = Form(None),
-                         scripts: Optional[list[UploadFile]] = File(None)) -> WorkflowDetail:
-    store = store_of(request)
+async def upload_workflow_file(request: Request) -> WorkflowDetail:
+    import asyncio
+
+    form = await request.form(max_files=1000, max_fields=1000)
+    parts = form.getlist("file")
+    if len(parts) != 1:
+        raise WorkflowError([Problem("send exactly one 'file' part: the workflow's YAML", field="file")])
+    part = parts[0]
+    data = await part.read() if isinstance(part, UploadFile) else part.encode()
     try:
-        text = file.file.read().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise WorkflowError([Problem("the workflow file is not UTF-8 text", field="file")]) from None
-    stem = Path(file.filename or "").stem or None
-    files: dict[str, bytes] = {}
-    for script in scripts or []:
-        files[Path(script.filename or "").name] = script.file.read()
+    names = form.getlist("name")
+    name = names[0] if names and isinstance(names[0], str) and names[0] else None
+    scripts: list[tuple[str, bytes]] = []
+    for script in form.getlist("scripts"):
+        if not isinstance(script, UploadFile) or not script.filename:
+            raise WorkflowError([Problem("every 'scripts' part needs a file name (it is stored under it)",
+                                         field="scripts")])
+        scripts.append((script.filename, await script.read()))
+    stem = Path(part.filename or "").stem if isinstance(part, UploadFile) else ""
     default = stem if stem and stored_workflows.FILE_NAME.match(stem) else None
-    stored = stored_workflows.save_upload(store, text, name or None, files, default_name=default)
-    return _detail(store, stored.name)
+
+    def save() -> WorkflowDetail:
+        store = store_of(request)
+        files = stored_workflows.script_files(scripts)
+        stored = stored_workflows.save_upload(store, text, name, files, default_name=default)
+        return _detail(store, stored.name)
+    return await asyncio.to_thread(save)
 
 
 @router.get("/{name}", response_model=WorkflowDetail, summary="A stored workflow with its jobs and dependencies")
@@ -100,7 +138,7 @@ def workflow_layout(name: str, request: Request) -> Any:
 
 
 @router.post("/{name}/jobs", status_code=201, response_model=JobSpec, summary="Add a job to a stored workflow")
-def add_job(name: str, job: JobSpec, request: Request) -> JobSpec:
+def add_job(name: str, job: JobBody, request: Request) -> JobSpec:
     stored_workflows.edit(store_of(request), name, lambda spec: stored_workflows.add_job(spec, job))
     return job
 

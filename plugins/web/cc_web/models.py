@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from cc_core.errors import Problem
 from cc_core.workflow.model import JobSpec, WorkflowSpec
@@ -42,7 +42,8 @@ class WorkflowUpload(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    yaml: str = Field(max_length=MAX_YAML, description="the workflow file's text (cc's or cloudmesh-cc's format)")
+    yaml: str = Field(min_length=1, max_length=MAX_YAML,
+                      description="the workflow file's text (cc's or cloudmesh-cc's format)")
     name: Optional[str] = Field(default=None, max_length=200, pattern=NAME_PATTERN)
 
 
@@ -88,8 +89,17 @@ class RunStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     workflow: str = Field(max_length=200, pattern=NAME_PATTERN, description="a stored workflow's name")
-    scheduler: str = Field(default="parallel", max_length=100, description="'parallel', 'sequential' or a plugin's")
+    scheduler: str = Field(default="parallel", max_length=100, pattern=NAME_PATTERN,
+                           description="'parallel', 'sequential' or a plugin's")
     max_parallel: Optional[int] = Field(default=None, ge=1, le=100_000, description="jobs at once (default: CPUs)")
+
+
+class JobBody(JobSpec):
+    """A job as sent to the API: the fields of a job in a workflow file, plus its ``name``. The name's rule is
+    stated in the OpenAPI document too (validation is :class:`JobSpec`'s own)."""
+
+    name: Annotated[str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 200,
+                                         "pattern": NAME_PATTERN})]
 
 
 class JobStatus(BaseModel):

@@ -8,7 +8,7 @@ import sys
 
 from cc_core.plugins.commands import Command
 from cc_core.errors import CCError
-from cc_web.security import MAX_BODY, is_loopback
+from cc_web.security import MAX_BODY, check_token, is_loopback
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
 
     from cc_web.app import create_app
 
-    token = args.token or os.environ.get("CC_TOKEN") or None
+    token = args.token if args.token is not None else (os.environ.get("CC_TOKEN") or None)
     try:
+        check_token(token)
         check_bind(args.host, token)
     except CCError as exc:
         print(f"ccw serve: {exc}", file=sys.stderr)

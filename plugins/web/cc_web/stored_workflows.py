@@ -3,10 +3,11 @@ jobs and dependencies of a stored workflow."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from cc_core.workflow.dag import dependency_problems
 from cc_core.errors import JobNotFoundError, Problem, WorkflowError
@@ -96,13 +97,54 @@ def save_upload(store: StatusStore, text: str, name: Optional[str], files: dict[
         if not FILE_NAME.match(file_name):
             raise WorkflowError([Problem(f"'{file_name}' is not a file name cc accepts: use letters, digits, '_', "
                                          "'-' and '.'", field="scripts")])
-    directory.mkdir(parents=True, exist_ok=True)
+    _make_own_folder(directory)
     for file_name, data in files.items():
-        target = directory / file_name
-        target.write_bytes(data)
-        if file_name.endswith((".sh", ".bash", ".py")):
-            target.chmod(0o755)
+        write_inside(directory, file_name, data, 0o755 if file_name.endswith((".sh", ".bash", ".py")) else 0o644)
     return store.save_workflow(spec.name, text, str(directory))
+
+
+def script_files(parts: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
+    """Uploaded scripts by their base name; two with one name are refused rather than one silently winning."""
+    files: dict[str, bytes] = {}
+    for file_name, data in parts:
+        base = Path(file_name).name
+        if base in files:
+            raise WorkflowError([Problem(f"two uploaded scripts are named '{base}': each needs a name of its own",
+                                         field="scripts")])
+        files[base] = data
+    return files
+
+
+def _make_own_folder(directory: Path) -> None:
+    """Create the workflow's folder; refuse when it, or ``workflows`` above it, is a symbolic link (a write
+    through it would land outside cc's state directory)."""
+    for folder in (directory.parent, directory):
+        if folder.is_symlink():
+            raise WorkflowError([Problem(f"{folder} is a symbolic link; uploads are only written into a real "
+                                         "folder of cc's state directory", field="name")])
+        folder.mkdir(exist_ok=True, parents=folder == directory.parent)
+
+
+def write_inside(directory: Path, file_name: str, data: bytes, mode: int) -> None:
+    """Write ``directory/file_name`` without following any symbolic link: the data goes to a new file in the folder
+    (opened relative to the folder, which is opened without following a link) and is renamed over the name, so a
+    link already there is replaced, never written through."""
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    folder = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | nofollow)
+    temporary = f".{file_name}.{os.getpid()}.{threading.get_ident()}.upload"
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, mode, dir_fd=folder)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, mode, dir_fd=folder)
+        try:
+            os.replace(temporary, file_name, src_dir_fd=folder, dst_dir_fd=folder)
+        except IsADirectoryError:
+            os.unlink(temporary, dir_fd=folder)
+            raise WorkflowError([Problem(f"'{file_name}' is a folder in {directory}; a script cannot replace it",
+                                         field="scripts")]) from None
+    finally:
+        os.close(folder)
 
 
 def edit(store: StatusStore, name: str, change: Callable[[WorkflowSpec], None]) -> WorkflowSpec:
