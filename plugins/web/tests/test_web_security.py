@@ -172,3 +172,166 @@ def test_every_gui_asset_ships_in_the_package(api: Any) -> None:
     page = api.get("/").text
     for ref in re.findall(r'(?:src|href)="([^"]+)"', page):
         assert ref.startswith(("/static/", "/docs", "#")), ref
+
+
+def test_origin_null_and_foreign_origins_are_refused_judged_by_the_host(api: Any, two_jobs: str) -> None:
+    body = {"yaml": two_jobs}
+    for origin in ("null", "http://evil.example", "http://127.0.0.1:9999", "file://"):
+        refused = api.post("/api/workflows", json=body, headers={"origin": origin})
+        assert refused.status_code == 403 and refused.json()["error"] == "CrossOriginRefused", origin
+    no_origin = api.post("/api/workflows", json=body, headers={"sec-fetch-site": "cross-site"})
+    assert no_origin.status_code == 403                       # a browser that left the Origin out
+    tunnel = {"host": "localhost:9000", "origin": "http://localhost:9000"}  # ssh -L 9000:localhost:8765
+    assert api.post("/api/workflows", json=body, headers=tunnel).status_code == 201
+    assert api.post("/api/workflows", json=body, headers={"origin": "http://127.0.0.1"}).status_code == 201
+    assert api.post("/api/workflows", json=body).status_code == 201   # curl, scripts: no Origin at all
+    assert api.get("/api/workflows", headers={"origin": "null"}).status_code == 200   # reading changes nothing
+
+
+def test_blank_tokens_are_refused(store: StatusStore, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from cc_web.app import create_app
+    from cc_web.security import BlankTokenError
+    from cc_web.serve import SERVE
+
+    for blank in ("", "   ", "\t"):
+        with pytest.raises(BlankTokenError):
+            create_app(token=blank, store=store)
+    parser = argparse.ArgumentParser()
+    SERVE.configure(parser)
+    assert SERVE.run(parser.parse_args(["--host", "0.0.0.0", "--port", "1", "--token", "   "])) == 2
+    assert "only blanks" in capsys.readouterr().err
+    monkeypatch.setenv("CC_TOKEN", "  ")
+    assert SERVE.run(parser.parse_args(["--port", "1"])) == 2
+
+
+def test_a_browser_without_the_token_gets_a_page_to_enter_it(guarded: Any) -> None:
+    page = guarded.get("/", headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
+    assert 'name="token"' in page.text and "needs its token" in page.text
+    wrong = guarded.get("/", params={"token": "nope"}, headers={"accept": "text/html"})
+    assert "not the right one" in wrong.text
+    api = guarded.get("/api/workflows", headers={"accept": "text/html"})   # the API still answers JSON
+    assert api.status_code == 401 and api.json()["error"] == "Unauthorized"
+
+
+def test_uploads_never_follow_symlinks_nor_write_outside_the_workflow_folder(api: Any, cc_home: Any,
+                                                                             tmp_path: Any) -> None:
+    outside = tmp_path / "outside.sh"
+    outside.write_text("original\n")
+    text = "name: linked\njobs:\n  a: {script: run.sh}\n"
+    folder = cc_home / "workflows" / "linked"
+    folder.mkdir(parents=True)
+    (folder / "run.sh").symlink_to(outside)
+    stored = api.post("/api/workflows/upload", files=[("file", ("linked.yaml", text.encode())),
+                                                      ("scripts", ("run.sh", b"echo uploaded\n"))])
+    assert stored.status_code == 201, stored.text
+    assert outside.read_text() == "original\n"                       # the link was replaced, not written through
+    assert not (folder / "run.sh").is_symlink() and (folder / "run.sh").read_text() == "echo uploaded\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["run.sh"]    # no temporary file left behind
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (cc_home / "workflows" / "sneaky").symlink_to(elsewhere, target_is_directory=True)
+    refused = api.post("/api/workflows/upload", files=[("file", ("sneaky.yaml", b"name: sneaky\njobs:\n  a: "
+                                                                b"{script: x.sh}\n")), ("scripts", ("x.sh", b"x"))])
+    assert refused.status_code == 422 and "symbolic link" in refused.text
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_two_uploaded_scripts_with_one_name_are_refused(api: Any, store: StatusStore) -> None:
+    text = b"name: twice\njobs:\n  a: {script: run.sh}\n"
+    answer = api.post("/api/workflows/upload", files=[("file", ("twice.yaml", text)), ("scripts", ("run.sh", b"1")),
+                                                      ("scripts", ("sub/run.sh", b"2"))])
+    assert answer.status_code == 422
+    assert "two uploaded scripts are named 'run.sh'" in answer.json()["problems"][0]["message"]
+    assert store.list_workflows() == []
+
+
+def test_a_workflow_part_without_a_file_name_is_taken_as_the_yaml(api: Any) -> None:
+    answer = api.post("/api/workflows/upload", data={"file": "name: plain\njobs:\n  a: {command: 'true'}\n"})
+    assert answer.status_code == 201 and answer.json()["name"] == "plain"
+    nameless = api.post("/api/workflows/upload", files=[("file", ("w.yaml", b"name: w\njobs:\n  a: {command: x}\n"))],
+                        data={"scripts": "echo no name"})
+    assert nameless.status_code == 422 and "file name" in nameless.text
+
+
+def test_head_and_options_follow_http(api: Any, two_jobs: str) -> None:
+    api.post("/api/workflows", json={"yaml": two_jobs})
+    for path in ("/api/workflows", "/api/workflows/pair", "/", "/static/app.js", "/openapi.json", "/docs"):
+        got, head = api.get(path), api.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
+    assert api.head("/api/workflows/nope").status_code == 404
+    allow = {"/api/workflows": "GET, HEAD, OPTIONS, POST", "/api/workflows/pair": "DELETE, GET, HEAD, OPTIONS",
+             "/api/workflows/upload": "OPTIONS, POST", "/api/runs/1/kill": "OPTIONS, POST",
+             "/api/runs/1/jobs": "GET, HEAD, OPTIONS, POST"}
+    for path, methods in allow.items():
+        options = api.options(path)
+        assert options.status_code == 204 and options.headers["allow"] == methods, path
+    wrong = api.put("/api/workflows/pair")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+
+
+def test_head_of_an_event_stream_answers_at_once(server: Any, store: StatusStore, two_jobs: str) -> None:
+    with httpx.Client(base_url=server.url, timeout=5) as client:
+        client.post("/api/workflows", json={"yaml": "name: s\njobs:\n  a: {command: 'sleep 30'}\n"})
+        run_id = client.post("/api/runs", json={"workflow": "s"}).json()["id"]
+        head = client.head(f"/api/runs/{run_id}/events")
+        assert head.status_code == 200 and head.headers["content-type"].startswith("text/event-stream")
+        client.post(f"/api/runs/{run_id}/kill")
+
+
+def test_the_openapi_document_is_as_strict_as_validation(api: Any) -> None:
+    schema = api.get("/openapi.json").json()
+    parts = schema["components"]["schemas"]
+    assert parts["WorkflowUpload"]["properties"]["yaml"]["minLength"] == 1
+    assert parts["JobBody"]["properties"]["name"]["minLength"] == 1
+    assert parts["JobBody"]["properties"]["name"]["pattern"].startswith("^[A-Za-z0-9_]")
+    assert "pattern" in parts["RunStart"]["properties"]["scheduler"]
+    upload = schema["paths"]["/api/workflows/upload"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert upload["schema"]["required"] == ["file"]
+    assert api.post("/api/workflows", json={"yaml": ""}).status_code == 422
+    assert api.post("/api/runs", json={"workflow": "x", "scheduler": "par\x01allel"}).status_code == 422
+
+
+def test_large_answers_are_compressed_and_events_never_held_back(server: Any, store: StatusStore) -> None:
+    import time as clock
+
+    text = "name: wide\njobs:\n" + "".join(f"  job-{i:03d}: {{command: 'true'}}\n" for i in range(300))
+    with httpx.Client(base_url=server.url, timeout=10, headers={"accept-encoding": "gzip"}) as client:
+        client.post("/api/workflows", json={"yaml": text})
+        detail = client.get("/api/workflows/wide")
+        assert detail.headers["content-encoding"] == "gzip" and len(detail.json()["job_specs"]) == 300
+        assert int(detail.headers["content-length"]) < len(detail.content) / 3
+        small = client.get("/api/schedulers")
+        assert "content-encoding" not in small.headers
+
+        client.post("/api/workflows", json={"yaml": "name: ticks\njobs:\n  a: {command: 'sleep 0.3; echo one; "
+                                                    "sleep 30'}\n"})
+        run_id = client.post("/api/runs", json={"workflow": "ticks"}).json()["id"]
+        with client.stream("GET", f"/api/runs/{run_id}/events") as stream:
+            assert "content-encoding" not in stream.headers
+            started = clock.monotonic()
+            seen = ""
+            for chunk in stream.iter_text():
+                seen += chunk
+                if '"state":"running"' in seen:
+                    break
+            assert clock.monotonic() - started < 5    # each event arrives as it happens, not when a buffer fills
+        client.post(f"/api/runs/{run_id}/kill")
+
+
+def test_docs_and_redoc_load_every_asset_from_the_package(api: Any) -> None:
+    import re
+
+    for path in ("/docs", "/redoc"):
+        page = api.get(path)
+        assert page.status_code == 200
+        refs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert refs and all(ref.startswith("/") for ref in refs), refs
+        assert "https://" not in page.text and "fonts.googleapis" not in page.text
+        for ref in refs:
+            assert api.get(ref).status_code == 200, ref
