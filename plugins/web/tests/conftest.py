@@ -140,3 +140,33 @@ def wait() -> Callable[..., Any]:
 @pytest.fixture
 def two_jobs() -> str:
     return TWO_JOBS
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def missing(what: str) -> None:
+    """Skip a test whose component is missing; under CI=true fail instead."""
+    import os
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} (CI=true: the browser tests must run)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for every browser test of the session (each test gets a context of its own)."""
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed (pip install playwright)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--disable-dev-shm-usage", "--enable-precise-memory-info"])
+        yield launched
+        launched.close()

@@ -3,7 +3,7 @@
 // costs one DOM pass per frame, however many events arrive.
 
 import { api } from "./api.js";
-import { FINAL, counts } from "./format.js";
+import { FINAL, orderedStates, stateClass, stateColours, tally } from "./format.js";
 import { JobGraph } from "./graph.js";
 import { LogViewer } from "./log.js";
 import { JobTable } from "./table.js";
@@ -22,6 +22,9 @@ function showError(element, error) {
   element.classList.add("error");
 }
 
+// One run, followed through its event stream; the table, the graph, the progress bar and the log panel all draw
+// from the same jobs. Changes are gathered and applied once per animation frame, so a run of thousands of jobs
+// costs one pass per frame, however many events arrive.
 class RunView {
   constructor() {
     this.id = null;
@@ -31,14 +34,21 @@ class RunView {
     this.frame = 0;
     this.source = null;
     this.view = "table";
-    this.layoutLoading = null;
-    this.table = new JobTable($("#jobs-table tbody"), {
+    this.snapshot = false;
+    this.layout = null;          // {id, promise} of the run's layout: fetched once per run and definition
+    this.table = new JobTable($("#table-scroll"), $("#jobs-table tbody"), {
       onLog: (name) => this.openLog(name),
       onKill: (name) => this.killJob(name),
+      onShown: (shown, total) => {
+        $("#table-shown").textContent = shown === total ? `${total} jobs` : `${shown} of ${total} jobs`;
+      },
     });
     this.graph = new JobGraph($("#graph"), { onSelect: (name) => this.openLog(name) });
     this.log = new LogViewer($("#log-panel"));
-    $("#log-close").addEventListener("click", () => this.log.close());
+    $("#log-close").addEventListener("click", () => {
+      this.log.close();
+      this.graph.select(null);
+    });
     $("#log-kill").addEventListener("click", () => this.log.job && this.killJob(this.log.job));
     $("#kill-run").addEventListener("click", () => this.killRun());
     $("#resume-run").addEventListener("click", () => this.resume());
@@ -49,6 +59,15 @@ class RunView {
     for (const button of document.querySelectorAll("[data-zoom]")) {
       button.addEventListener("click", () => this.graph.zoom(button.dataset.zoom));
     }
+    const filter = () => this.table.setFilter($("#state-filter").value, $("#job-filter").value);
+    $("#job-filter").addEventListener("input", filter);
+    $("#state-filter").addEventListener("change", filter);
+    $("#table-sort").addEventListener("change", () => this.table.setSort($("#table-sort").value));
+    this.found = { query: "", names: [], at: -1 };
+    $("#graph-search-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.findJob($("#graph-search").value);
+    });
     setInterval(() => this.id !== null && this.table.tick(), 1000);
   }
 
@@ -64,9 +83,11 @@ class RunView {
     $("#run-view").hidden = false;
     $("#run-error").hidden = true;
     $("#run-title").textContent = `run ${id}`;
-    this.table.reset([]);
-    this.graph.layout = null;
-    $("#graph").replaceChildren();
+    this.jobs = new Map();
+    this.snapshot = false;
+    this.table.reset(this.jobs);
+    this.graph.clear();
+    this.progress();
     const source = new EventSource(api.eventsUrl(id));
     this.source = source;
     const on = (name, handle) => source.addEventListener(name, (event) => {
@@ -75,11 +96,13 @@ class RunView {
     on("snapshot", (data) => {
       this.jobs = new Map(data.jobs.map((job) => [job.name, job]));
       this.pending.clear();
-      this.table.reset(data.jobs);
+      this.snapshot = true;
+      this.table.reset(this.jobs);
       this.showRun(data.run);
+      this.progress();
       if (this.graph.drawn) this.graph.update(data.jobs);
-      if (this.view === "graph") this.loadGraph();
-      else if (!this.graph.drawn) this.prefetchLayout();   // so the graph tab opens at once
+      else this.ensureLayout();           // fetched while the table shows, so the graph tab opens at once
+      this.drawGraph();
       connection("live");
     });
     on("jobs", (data) => {
@@ -90,9 +113,8 @@ class RunView {
     on("definition", (data) => {
       const names = new Set(data.jobs);
       for (const name of [...this.jobs.keys()]) if (!names.has(name)) this.jobs.delete(name);
-      this.table.keep(names);
-      this.layoutStale = true;
-      if (this.view === "graph") this.loadGraph();
+      this.table.keep();
+      this.layoutChanged();
     });
     on("end", (data) => {
       this.flush();
@@ -119,8 +141,7 @@ class RunView {
     cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.pending.clear();
-    this.layoutStale = false;
-    this.prefetched = null;
+    this.layout = null;
   }
 
   schedule() {
@@ -134,20 +155,36 @@ class RunView {
     this.pending.clear();
     for (const job of batch) this.jobs.set(job.name, job);
     this.table.update(batch);
-    if (!this.graph.update(batch)) this.layoutStale = true;
-    if (this.layoutStale && this.view === "graph") this.loadGraph();
-    $("#run-counts").textContent = counts(this.jobs.values());
-    if (this.log.job && this.jobs.has(this.log.job)) this.log.showState(this.jobs.get(this.log.job).state);
+    if (!this.graph.update(batch)) this.layoutChanged();
+    this.progress();
+    if (this.log.job && this.jobs.has(this.log.job)) this.log.showState(this.jobs.get(this.log.job));
+  }
+
+  // The run at a glance: one bar of the jobs by state, and their counts.
+  progress() {
+    const tallied = tally(this.jobs.values());
+    const total = this.jobs.size || 1;
+    const states = orderedStates(tallied);
+    const bar = $("#run-progress");
+    const segments = states.map((state) => {
+      const part = document.createElement("span");
+      part.className = stateClass(state);
+      part.style.width = `${(100 * tallied[state]) / total}%`;
+      part.style.background = stateColours(state)[0];
+      part.title = `${tallied[state]} ${state}`;
+      return part;
+    });
+    bar.replaceChildren(...segments);
+    $("#run-counts").textContent = states.map((s) => `${tallied[s]} ${s}`).join(" · ");
   }
 
   showRun(run) {
     this.run = run;
     $("#run-title").textContent = `${run.workflow} · run ${run.id}`;
     const state = $("#run-state");
-    state.className = `state badge state-${run.state}`;
+    state.className = `state badge ${stateClass(run.state)}`;
     state.textContent = run.state;
     state.title = run.reason || "";
-    $("#run-counts").textContent = counts(this.jobs.values());
     $("#kill-run").hidden = FINAL.has(run.state);
     $("#resume-run").hidden = !RESUMABLE.has(run.state);
     $("#rerun-run").hidden = run.state !== "failed" && run.state !== "killed";
@@ -160,37 +197,77 @@ class RunView {
     $("#graph-view").hidden = this.view !== "graph";
     $("#tab-table").classList.toggle("active", this.view === "table");
     $("#tab-graph").classList.toggle("active", this.view === "graph");
-    if (this.view === "graph" && (!this.graph.drawn || this.layoutStale)) this.loadGraph();
-  }
-
-  prefetchLayout() {
-    if (this.id === null || this.prefetched) return;
-    const id = this.id;
-    this.prefetched = { id, layout: api.layout(id) };
-    this.prefetched.layout.catch(() => { if (this.prefetched && this.prefetched.id === id) this.prefetched = null; });
-  }
-
-  async loadGraph() {
-    if (this.layoutLoading || this.id === null) return;
-    const id = this.id;
-    const early = this.prefetched && this.prefetched.id === id && !this.layoutStale ? this.prefetched.layout : null;
-    this.prefetched = null;
-    this.layoutStale = false;
-    this.layoutLoading = early || api.layout(id);
-    try {
-      const layout = await this.layoutLoading;
-      if (id === this.id) this.graph.draw(layout, [...this.jobs.values()]);
-    } catch (error) {
-      showError($("#run-error"), error);
-    } finally {
-      this.layoutLoading = null;
+    if (this.view === "graph") {
+      this.graph.resize();
+      this.drawGraph();
+    } else {
+      this.table.schedule();
     }
+  }
+
+  // The layout of the run's graph, asked for once per run (and again only when its jobs change).
+  ensureLayout() {
+    if (this.id === null) return null;
+    if (!this.layout || this.layout.id !== this.id) {
+      const id = this.id;
+      const promise = api.layout(id);
+      this.layout = { id, promise, drawn: false };
+      promise.catch((error) => {
+        if (this.layout && this.layout.promise === promise) this.layout = null;
+        if (id === this.id && this.view === "graph") showError($("#run-error"), error);
+      });
+    }
+    return this.layout;
+  }
+
+  layoutChanged() {
+    this.layout = null;
+    if (this.graph.drawn) this.graph.clear();
+    this.drawGraph();
+  }
+
+  // Draw the graph once both the layout and the jobs are here, whichever comes first; never twice per layout.
+  async drawGraph() {
+    if (this.view !== "graph" || !this.snapshot || this.graph.drawn) return;
+    const layout = this.ensureLayout();
+    if (!layout || layout.drawing) return;
+    layout.drawing = true;
+    try {
+      const data = await layout.promise;
+      if (this.layout === layout && layout.id === this.id && !this.graph.drawn) {
+        this.graph.draw(data, this.jobs);
+        if (this.log.job) this.graph.select(this.log.job);
+      }
+    } catch {
+      // shown by ensureLayout
+    } finally {
+      layout.drawing = false;
+    }
+  }
+
+  findJob(query) {
+    const found = this.found;
+    if (query !== found.query) {
+      found.query = query;
+      found.names = this.graph.find(query);
+      found.at = -1;
+    }
+    if (!found.names.length) {
+      $("#graph-found").textContent = query.trim() ? "no job matches" : "";
+      return;
+    }
+    found.at = (found.at + 1) % found.names.length;
+    const name = found.names[found.at];
+    this.graph.focus(name);
+    this.openLog(name);
+    $("#graph-found").textContent = `${found.at + 1} of ${found.names.length}: ${name}`;
   }
 
   openLog(name) {
     this.log.open(this.id, name);
     const job = this.jobs.get(name);
-    if (job) this.log.showState(job.state);
+    if (job) this.log.showState(job);
+    this.graph.select(name);
   }
 
   async killJob(name) {
@@ -314,7 +391,7 @@ class App {
       link.href = `#/runs/${run.id}`;
       link.textContent = `#${run.id} ${run.workflow}`;
       const state = document.createElement("span");
-      state.className = `badge state-${run.state}`;
+      state.className = `badge ${stateClass(run.state)}`;
       state.textContent = run.state;
       li.append(link, state);
       li.classList.toggle("current", run.id === this.runView.id);
@@ -333,7 +410,7 @@ class App {
     const li = document.querySelector(`#run-list li[data-run="${run.id}"]`);
     if (!li) return;
     const badge = li.querySelector(".badge");
-    badge.className = `badge state-${run.state}`;
+    badge.className = `badge ${stateClass(run.state)}`;
     badge.textContent = run.state;
     for (const item of document.querySelectorAll("#run-list li")) {
       item.classList.toggle("current", item === li);

@@ -1,6 +1,8 @@
-// A job's log, read on from where the last read ended until the job has ended and the log is read to its end.
+// A job's log in a panel that stays in view below either view, read on from where the last read ended until the
+// job has ended and the log is read to its end. "Kill job" shows only while the job can still be killed.
 
 import { api } from "./api.js";
+import { FINAL, stateClass, stateLabel } from "./format.js";
 
 const KEEP = 1 << 20; // characters kept on the page
 
@@ -10,8 +12,12 @@ export class LogViewer {
     this.title = panel.querySelector("#log-title");
     this.stateLabel = panel.querySelector("#log-state");
     this.text = panel.querySelector("#log-text");
+    this.kill = panel.querySelector("#log-kill");
+    this.empty = panel.querySelector("#log-empty");
     this.timer = null;
     this.session = 0;
+    this.job = null;
+    this.state = null;
   }
 
   open(runId, job) {
@@ -20,8 +26,11 @@ export class LogViewer {
     this.runId = runId;
     this.job = job;
     this.offset = 0;
+    this.received = 0;
     this.title.textContent = `log of ${job}`;
     this.text.textContent = "";
+    this.empty.textContent = "reading…";
+    this.empty.hidden = false;
     this.panel.hidden = false;
     const read = async () => {
       if (session !== this.session) return;
@@ -39,17 +48,25 @@ export class LogViewer {
         this.append(`\n[${error.message}]\n`);
         final = true;
       }
-      if (!final && session === this.session) this.timer = setTimeout(read, 500);
+      if (session !== this.session) return;
+      if (!this.received) {
+        this.empty.textContent = final ? "the log is empty: the job wrote nothing" : "nothing written yet";
+      }
+      if (!final) this.timer = setTimeout(read, 500);
     };
     read();
   }
 
-  showState(state) {
-    this.stateLabel.className = `state badge state-${state}`;
-    this.stateLabel.textContent = state;
+  showState(job) {
+    this.state = job.state;
+    this.stateLabel.className = `state badge ${stateClass(job.state)}`;
+    this.stateLabel.textContent = stateLabel(job);
+    this.kill.hidden = FINAL.has(job.state);
   }
 
   append(text) {
+    this.received += text.length;
+    this.empty.hidden = true;
     const atBottom = this.text.scrollTop + this.text.clientHeight >= this.text.scrollHeight - 4;
     this.text.append(text);
     if (this.text.textContent.length > KEEP) this.text.textContent = this.text.textContent.slice(-KEEP);

@@ -1,13 +1,40 @@
-// The table view: one row per job, built once and then changed cell by cell as events arrive.
+// The table view. Only the rows in view exist in the page (virtual scrolling): a run of 10,000 jobs costs as many
+// row elements as a run of 30. The jobs can be filtered by state and name and sorted; by default failed and
+// running jobs come first. The order is worked out again at most once a second, and never while the pointer is
+// over the rows, so a row does not move away under a click.
 
-import { ACTIVE, FINAL, clock, duration, percent } from "./format.js";
+import { ACTIVE, FINAL, attention, clock, duration, percent, stateClass, stateLabel } from "./format.js";
 
 const COLUMNS = ["name", "host", "kind", "state", "progress", "start", "end", "duration", "exit", "log", "action"];
+export const ROW_HEIGHT = 32;
+const OVERSCAN = 8;
+export const MAX_ROWS = 200;
+const REORDER_EVERY = 1000;
+
+const SORTS = {
+  attention: (a, b) => attention(a.state) - attention(b.state) || a.order - b.order,
+  order: (a, b) => a.order - b.order,
+  name: (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  state: (a, b) => String(a.state).localeCompare(String(b.state)) || a.order - b.order,
+  progress: (a, b) => (percent(b) ?? -1) - (percent(a) ?? -1) || a.order - b.order,
+  started: (a, b) => (b.started ?? -Infinity) - (a.started ?? -Infinity) || a.order - b.order,
+  duration: (a, b) => span(b) - span(a) || a.order - b.order,
+};
+
+function span(job) {
+  if (job.started === null || job.started === undefined) return -1;
+  return (job.ended ?? Date.now() / 1000) - job.started;
+}
+
+const FILTERS = {
+  all: () => true,
+  attention: (job) => job.state === "failed" || ACTIVE.has(job.state),
+  active: (job) => ACTIVE.has(job.state),
+};
 
 class Row {
-  constructor(job) {
+  constructor() {
     this.tr = document.createElement("tr");
-    this.tr.dataset.job = job.name;
     this.cells = {};
     for (const column of COLUMNS) {
       const td = document.createElement("td");
@@ -15,7 +42,6 @@ class Row {
       this.cells[column] = td;
       this.tr.appendChild(td);
     }
-    this.cells.name.textContent = job.name;
     this.badge = document.createElement("span");
     this.badge.className = "badge";
     this.cells.state.appendChild(this.badge);
@@ -26,9 +52,11 @@ class Row {
     bar.appendChild(this.fill);
     this.pct = document.createElement("span");
     this.pct.className = "pct";
+    this.msg = document.createElement("span");
+    this.msg.className = "msg";
     const meter = document.createElement("div");
     meter.className = "meter";
-    meter.append(bar, this.pct);
+    meter.append(bar, this.pct, this.msg);
     this.cells.progress.appendChild(meter);
     this.logLink = document.createElement("a");
     this.logLink.href = "#";
@@ -41,8 +69,7 @@ class Row {
     this.kill.dataset.action = "kill";
     this.kill.textContent = "Kill";
     this.cells.action.appendChild(this.kill);
-    this.job = {};
-    this.set(job);
+    this.job = null;
   }
 
   text(column, value) {
@@ -50,22 +77,33 @@ class Row {
     if (cell.textContent !== value) cell.textContent = value;
   }
 
-  set(job) {
-    const old = this.job;
+  set(job, killing) {
+    const old = this.job && this.job.name === job.name ? this.job : {};
     this.job = job;
+    if (old.name !== job.name) {
+      this.tr.dataset.job = job.name;
+      this.text("name", job.name);
+      this.cells.name.title = job.name;
+    }
     if (old.host !== job.host) this.text("host", job.host);
     if (old.kind !== job.kind) this.text("kind", job.kind);
-    if (old.state !== job.state) {
-      this.tr.className = `state-${job.state}`;
-      this.badge.className = `badge state-${job.state}`;
-      this.badge.textContent = job.origin && job.state === "done" ? `done (${job.origin.how})` : job.state;
-      this.kill.hidden = FINAL.has(job.state);
+    const label = stateLabel(job);
+    if (old.state !== job.state || this.label !== label) {
+      this.label = label;
+      this.tr.className = stateClass(job.state);
+      this.badge.className = `badge ${stateClass(job.state)}`;
+      this.badge.textContent = label;
     }
+    this.kill.hidden = FINAL.has(job.state);
+    this.kill.disabled = killing;
+    this.kill.textContent = killing ? "Killing…" : "Kill";
     const p = percent(job);
     const width = p === null ? "0%" : `${p}%`;
     if (this.fill.style.width !== width) this.fill.style.width = width;
-    const label = p === null ? "" : `${Math.round(p)}%`;
-    if (this.pct.textContent !== label) this.pct.textContent = label;
+    const pct = p === null ? "" : `${Math.round(p)}%`;
+    if (this.pct.textContent !== pct) this.pct.textContent = pct;
+    const message = job.message || (FINAL.has(job.state) && job.state !== "done" ? job.reason : "") || "";
+    if (this.msg.textContent !== message) this.msg.textContent = message;
     this.cells.progress.title = job.message || job.detail || job.reason || "";
     if (old.started !== job.started) this.text("start", clock(job.started));
     if (old.ended !== job.ended) this.text("end", clock(job.ended));
@@ -76,57 +114,160 @@ class Row {
   }
 }
 
+function spacer() {
+  const tr = document.createElement("tr");
+  tr.className = "spacer";
+  tr.setAttribute("aria-hidden", "true");
+  const td = document.createElement("td");
+  td.colSpan = COLUMNS.length;
+  tr.appendChild(td);
+  return tr;
+}
+
 export class JobTable {
-  constructor(tbody, { onLog, onKill }) {
+  // scroller: the element that scrolls; tbody: the rows' body; jobs: the run's Map name -> job (shared, read only).
+  constructor(scroller, tbody, { onLog, onKill, onShown }) {
+    this.scroller = scroller;
     this.tbody = tbody;
-    this.rows = new Map();
+    this.onShown = onShown || (() => {});
+    this.jobs = new Map();
+    this.order = [];          // the jobs passing the filter, in the chosen order
+    this.pool = [];           // Row objects, reused as the view moves
+    this.shown = new Map();   // job name -> Row in the page now
+    this.killing = new Set();
+    this.sort = "attention";
+    this.filter = "all";
+    this.query = "";
+    this.hovered = false;
+    this.stale = false;
+    this.lastOrder = 0;
+    this.frame = 0;
+    this.top = spacer();
+    this.bottom = spacer();
+    tbody.replaceChildren(this.top, this.bottom);
     tbody.addEventListener("click", (event) => {
       const target = event.target.closest("[data-action]");
       if (!target) return;
       event.preventDefault();
       const name = target.closest("tr").dataset.job;
       if (target.dataset.action === "log") onLog(name);
-      if (target.dataset.action === "kill") onKill(name);
+      if (target.dataset.action === "kill") {
+        this.killing.add(name);
+        this.refresh(name);
+        Promise.resolve(onKill(name)).finally(() => {
+          this.killing.delete(name);
+          this.refresh(name);
+        });
+      }
     });
+    tbody.addEventListener("pointerenter", () => { this.hovered = true; });
+    tbody.addEventListener("pointerleave", () => {
+      this.hovered = false;
+      if (this.stale) this.schedule();
+    });
+    scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
+    new ResizeObserver(() => this.schedule()).observe(scroller);
+    setInterval(() => { if (this.stale && !this.hovered) this.schedule(); }, REORDER_EVERY);
   }
 
   reset(jobs) {
-    this.rows.clear();
-    const fragment = document.createDocumentFragment();
-    for (const job of [...jobs].sort((a, b) => a.order - b.order)) {
-      const row = new Row(job);
-      this.rows.set(job.name, row);
-      fragment.appendChild(row.tr);
-    }
-    this.tbody.replaceChildren(fragment);
+    this.jobs = jobs;
+    this.killing.clear();
+    this.reorder();
+    this.scroller.scrollTop = 0;
+    this.render();
   }
 
-  update(jobs) {
-    for (const job of jobs) {
-      const row = this.rows.get(job.name);
-      if (row) {
-        row.set(job);
-      } else {
-        const added = new Row(job);
-        this.rows.set(job.name, added);
-        this.tbody.appendChild(added.tr);
-      }
+  setSort(sort) {
+    this.sort = SORTS[sort] ? sort : "attention";
+    this.reorder();
+    this.render();
+  }
+
+  setFilter(filter, query) {
+    this.filter = filter;
+    this.query = (query || "").trim().toLowerCase();
+    this.reorder();
+    this.scroller.scrollTop = 0;
+    this.render();
+  }
+
+  passes(job) {
+    const byState = FILTERS[this.filter] || ((j) => j.state === this.filter);
+    return byState(job) && (!this.query || job.name.toLowerCase().includes(this.query));
+  }
+
+  reorder() {
+    const kept = [];
+    for (const job of this.jobs.values()) if (this.passes(job)) kept.push(job);
+    kept.sort(SORTS[this.sort]);
+    this.order = kept;
+    this.stale = false;
+    this.lastOrder = performance.now();
+    this.onShown(kept.length, this.jobs.size);
+  }
+
+  // Jobs changed: rows in view show it at once; the order follows within a second (not under the pointer).
+  update(batch) {
+    let moved = false;
+    const fixed = this.sort === "order" && this.filter === "all";
+    for (const job of batch) {
+      const row = this.shown.get(job.name);
+      if (row) row.set(job, this.killing.has(job.name));
+      if (!row || !fixed) moved = true;
+    }
+    if (moved) {
+      this.stale = true;
+      if (!this.hovered && performance.now() - this.lastOrder >= REORDER_EVERY) this.schedule();
     }
   }
 
-  keep(names) {
-    for (const [name, row] of this.rows) {
-      if (!names.has(name)) {
-        row.tr.remove();
-        this.rows.delete(name);
-      }
-    }
+  keep() {
+    this.stale = true;
+    this.schedule();
   }
 
-  // Running jobs' durations grow without events; refresh just those.
+  refresh(name) {
+    const row = this.shown.get(name);
+    const job = this.jobs.get(name);
+    if (row && job) row.set(job, this.killing.has(name));
+  }
+
+  schedule() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
+  }
+
+  render() {
+    this.frame = 0;
+    if (this.stale && !this.hovered && performance.now() - this.lastOrder >= REORDER_EVERY) this.reorder();
+    else if (this.stale && !this.order.length && this.jobs.size) this.reorder();
+    const total = this.order.length;
+    const height = this.scroller.clientHeight || 600;
+    const first = Math.max(0, Math.floor(this.scroller.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const count = Math.min(MAX_ROWS, Math.ceil(height / ROW_HEIGHT) + 2 * OVERSCAN, Math.max(0, total - first));
+    while (this.pool.length < count) this.pool.push(new Row());
+    this.shown.clear();
+    const wanted = [];
+    for (let i = 0; i < count; i++) {
+      const job = this.order[first + i];
+      const current = this.jobs.get(job.name) || job;
+      const row = this.pool[i];
+      row.set(current, this.killing.has(job.name));
+      this.shown.set(job.name, row);
+      wanted.push(row.tr);
+    }
+    const rows = this.tbody.children;
+    let same = rows.length === wanted.length + 2;
+    for (let i = 0; same && i < wanted.length; i++) same = rows[i + 1] === wanted[i];
+    if (!same) this.tbody.replaceChildren(this.top, ...wanted, this.bottom);
+    this.top.style.height = `${first * ROW_HEIGHT}px`;
+    this.bottom.style.height = `${Math.max(0, total - first - count) * ROW_HEIGHT}px`;
+  }
+
+  // Running jobs' durations grow without events; refresh the ones in view.
   tick() {
-    for (const row of this.rows.values()) {
-      if (ACTIVE.has(row.job.state) && row.job.started) row.text("duration", duration(row.job.started, null));
+    for (const row of this.shown.values()) {
+      if (row.job && ACTIVE.has(row.job.state) && row.job.started) row.text("duration", duration(row.job.started, null));
     }
   }
 }
