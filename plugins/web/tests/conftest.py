@@ -170,3 +170,30 @@ def browser() -> Iterator[Any]:
                                               args=["--disable-dev-shm-usage", "--enable-precise-memory-info"])
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A page in a fresh browser context; the test fails if the page raised a JavaScript error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 760})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def serve_asgi() -> Iterator[Callable[[Any], LiveServer]]:
+    """``serve_asgi(app)`` serves any ASGI app (e.g. a page of another origin) on a free loopback port."""
+    servers: list[LiveServer] = []
+
+    def start(app: Any) -> LiveServer:
+        server = LiveServer(app).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

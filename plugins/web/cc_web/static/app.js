@@ -72,7 +72,9 @@ class RunView {
   }
 
   open(id, view) {
-    if (id !== this.id) this.follow(id);
+    const changed = id !== this.id;
+    this.view = view === "graph" ? "graph" : "table";
+    if (changed) this.follow(id);
     this.setView(view);
   }
 
@@ -88,6 +90,8 @@ class RunView {
     this.table.reset(this.jobs);
     this.graph.clear();
     this.progress();
+    // Opened on the graph: its layout is asked for now, alongside the jobs, and drawn when both are here.
+    if (this.view === "graph") this.ensureLayout();
     const source = new EventSource(api.eventsUrl(id));
     this.source = source;
     const on = (name, handle) => source.addEventListener(name, (event) => {
