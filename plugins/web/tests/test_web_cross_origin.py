@@ -51,7 +51,26 @@ attack().then(() => {
 </script></body></html>"""
 
 
-def test_a_page_on_another_origin_cannot_change_anything(page: Any, server: Any, serve_asgi: Callable[..., Any],
+class Recorder:
+    """ASGI middleware noting each request's method, path, Origin header and answer status."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str, str, int]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        origin = dict(scope["headers"]).get(b"origin", b"none").decode()
+
+        async def noting(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.seen.append((scope["method"], scope["path"], origin, message["status"]))
+            await send(message)
+        await self.app(scope, receive, noting)
+
+
+def test_a_page_on_another_origin_cannot_change_anything(page: Any, serve_asgi: Callable[..., Any],
                                                          store: StatusStore, wait: Callable[..., Any]) -> None:
     import json
 
@@ -60,6 +79,10 @@ def test_a_page_on_another_origin_cannot_change_anything(page: Any, server: Any,
     from starlette.responses import HTMLResponse
     from starlette.routing import Route
 
+    from cc_web.app import create_app
+
+    recorder = Recorder(create_app(store=store))
+    server = serve_asgi(recorder)
     with httpx.Client(base_url=server.url) as client:
         client.post("/api/workflows", json={"yaml": VICTIM})
         ended = client.post("/api/runs", json={"workflow": "victim"}).json()["id"]
@@ -74,28 +97,24 @@ def test_a_page_on_another_origin_cannot_change_anything(page: Any, server: Any,
     html = PAGE.replace("SERVICE", server.url).replace("RUN", str(running)).replace("ATTACK_TEXT", json.dumps(attack))
     html = html.replace("ATTACK", attack)
     other = serve_asgi(Starlette(routes=[Route("/", lambda request: HTMLResponse(html))]))
-    answers: list[tuple[str, str, int]] = []
-
-    def seen(response: Any) -> None:
-        if response.url.startswith(server.url):
-            answers.append((response.request.method, response.url[len(server.url):], response.status))
-    page.on("response", seen)
+    recorder.seen.clear()
     try:
         assert other.url.rsplit(":", 1)[1] != server.url.rsplit(":", 1)[1]     # another origin: another port
         page.goto(other.url)
         page.wait_for_function("window.attacked === true && window.framed === true", timeout=15_000)
-        # page.evaluate lets Playwright deliver the response events gathered meanwhile
-        wait("every attempt to be answered",
-             lambda: page.evaluate("1") and sum(1 for m, _, _ in answers if m == "POST") >= 14)
+        wait("every attempt to be answered", lambda: sum(1 for m, *_ in recorder.seen if m == "POST") >= 15)
+        attempts = list(recorder.seen)
     finally:
         with httpx.Client(base_url=server.url) as client:
             state = client.get(f"/api/runs/{running}").json()
             client.post(f"/api/runs/{running}/kill")
 
-    changing = [a for a in answers if a[0] not in ("GET", "HEAD", "OPTIONS")]
-    assert len(changing) >= 14, answers                      # 7 fetches from each page, and the form post
-    assert all(status == 403 for _, _, status in changing), changing
-    assert not any(method == "DELETE" for method, _, _ in answers)    # never sent: its preflight got no CORS yes
+    changing = [seen for seen in attempts if seen[0] not in ("GET", "HEAD", "OPTIONS")]
+    assert len(changing) == 15, changing                      # 7 fetches from each page, and the form post
+    assert all(status == 403 for *_, status in changing), changing
+    assert {origin for _, _, origin, _ in changing} == {other.url, "null"}   # the sandboxed frame: Origin null
+    assert ("OPTIONS", "/api/workflows/victim") in {(m, p) for m, p, *_ in attempts}   # DELETE's preflight
+    assert not any(method == "DELETE" for method, *_ in attempts)  # never sent: its preflight got no CORS yes
     assert {w.name: w.text for w in store.list_workflows()} == before
     assert len(store.list_runs()) == runs_before
     assert state["state"] == "running" and state["jobs"][0]["state"] == "running"
