@@ -10,6 +10,8 @@ import { JobTable } from "./table.js";
 
 const $ = (selector) => document.querySelector(selector);
 const RESUMABLE = new Set(["interrupted", "detached", "failed", "killed"]);
+// Changes are shown at most this often (ms): a person cannot follow more, and a big run sends many.
+const FLUSH_EVERY = 100;
 
 if (new URLSearchParams(location.search).has("token")) {
   // The service has set its cookie; keep the token out of the address bar and the history.
@@ -49,7 +51,7 @@ class RunView {
       this.log.close();
       this.graph.select(null);
     });
-    $("#log-kill").addEventListener("click", () => this.log.job && this.killJob(this.log.job));
+    $("#log-kill").addEventListener("click", () => this.log.job && this.log.killing(this.killJob(this.log.job)));
     $("#kill-run").addEventListener("click", () => this.killRun());
     $("#resume-run").addEventListener("click", () => this.resume());
     $("#rerun-run").addEventListener("click", () => this.rerun());
@@ -143,17 +145,27 @@ class RunView {
     this.source = null;
     this.log.close();
     cancelAnimationFrame(this.frame);
+    clearTimeout(this.waiting);
     this.frame = 0;
+    this.waiting = 0;
     this.pending.clear();
     this.layout = null;
   }
 
   schedule() {
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+    if (this.frame || this.waiting) return;
+    const wait = FLUSH_EVERY - (performance.now() - (this.flushed || 0));
+    const later = () => {
+      this.waiting = 0;
+      this.frame = requestAnimationFrame(() => this.flush());
+    };
+    if (wait > 0) this.waiting = setTimeout(later, wait);
+    else later();
   }
 
   flush() {
     this.frame = 0;
+    this.flushed = performance.now();
     if (!this.pending.size) return;
     const batch = [...this.pending.values()];
     this.pending.clear();
@@ -170,16 +182,24 @@ class RunView {
     const total = this.jobs.size || 1;
     const states = orderedStates(tallied);
     const bar = $("#run-progress");
-    const segments = states.map((state) => {
-      const part = document.createElement("span");
-      part.className = stateClass(state);
-      part.style.width = `${(100 * tallied[state]) / total}%`;
-      part.style.background = stateColours(state)[0];
+    if (bar.children.length !== states.length || states.some((s, i) => bar.children[i].dataset.state !== s)) {
+      bar.replaceChildren(...states.map((state) => {
+        const part = document.createElement("span");
+        part.dataset.state = state;
+        part.className = stateClass(state);
+        part.style.background = stateColours(state)[0];
+        return part;
+      }));
+    }
+    states.forEach((state, i) => {
+      const part = bar.children[i];
+      const width = `${(100 * tallied[state]) / total}%`;
+      if (part.style.width !== width) part.style.width = width;
       part.title = `${tallied[state]} ${state}`;
-      return part;
     });
-    bar.replaceChildren(...segments);
-    $("#run-counts").textContent = states.map((s) => `${tallied[s]} ${s}`).join(" · ");
+    const text = states.map((s) => `${tallied[s]} ${s}`).join(" · ");
+    const counts = $("#run-counts");
+    if (counts.textContent !== text) counts.textContent = text;
   }
 
   showRun(run) {

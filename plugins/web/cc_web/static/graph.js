@@ -12,6 +12,8 @@ const MAX_LABELS = 400;
 const MIN_SCALE = 0.002;
 const MAX_SCALE = 4;
 const EDGE_CHUNK = 300;
+const QUICK_FROM = 1500;       // graphs this big move as a picture while panned or zoomed, redrawn when still
+const STILL = 140;             // ms without moving before the full drawing
 const EDGE_COLOUR = "#9aa3b2";
 
 function intersects(box, x0, y0, x1, y1) {
@@ -61,6 +63,7 @@ export class JobGraph {
 
   clear() {
     this.layout = null;
+    this.picture = null;
     this.nodes = [];
     this.byName.clear();
     this.chunks = [];
@@ -157,7 +160,7 @@ export class JobGraph {
     this.tx = x - (x - this.tx) * (scale / this.scale);
     this.ty = y - (y - this.ty) * (scale / this.scale);
     this.scale = scale;
-    this.schedule();
+    this.moved();
   }
 
   // Zoom to a job so that its name can be read, and select it.
@@ -220,7 +223,7 @@ export class JobGraph {
         this.tx = drag.tx + dx;
         this.ty = drag.ty + dy;
         this.tip.hidden = true;
-        this.schedule();
+        this.moved();
       } else if (event.target === this.canvas) {
         this.hover(event);
       }
@@ -269,8 +272,48 @@ export class JobGraph {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
   }
 
+  // The view moved. A big graph seen from afar moves as the picture last drawn; it is drawn anew when still.
+  moved() {
+    const quick = this.nodes.length >= QUICK_FROM && this.scale < LABEL_SCALE && this.picture;
+    if (!quick) return this.schedule();
+    clearTimeout(this.still);
+    this.still = setTimeout(() => this.schedule(), STILL);
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.glance());
+  }
+
+  glance() {
+    this.frame = 0;
+    const { canvas, scale, tx, ty } = this.picture;
+    const k = this.scale / scale, dpr = window.devicePixelRatio || 1;
+    const ctx = this.ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    ctx.setTransform(k, 0, 0, k, dpr * (this.tx - k * tx), dpr * (this.ty - k * ty));
+    ctx.drawImage(canvas, 0, 0);
+    this.labels.style.transform = `translate(${this.tx}px, ${this.ty}px) scale(${this.scale})`;
+  }
+
+  // Keep what was just drawn, to move it while the view moves.
+  keep() {
+    if (this.nodes.length < QUICK_FROM) {
+      this.picture = null;
+      return;
+    }
+    let canvas = this.picture && this.picture.canvas;
+    if (!canvas || canvas.width !== this.canvas.width || canvas.height !== this.canvas.height) {
+      canvas = document.createElement("canvas");
+      canvas.width = this.canvas.width;
+      canvas.height = this.canvas.height;
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(this.canvas, 0, 0);
+    this.picture = { canvas, scale: this.scale, tx: this.tx, ty: this.ty };
+  }
+
   render() {
     this.frame = 0;
+    clearTimeout(this.still);
     const ctx = this.ctx;
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -328,6 +371,7 @@ export class JobGraph {
       }
     }
     this.name(s >= LABEL_SCALE ? inView : []);
+    this.keep();
   }
 
   bars(nodes, w, h) {

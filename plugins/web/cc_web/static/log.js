@@ -28,6 +28,8 @@ export class LogViewer {
     this.offset = 0;
     this.received = 0;
     this.title.textContent = `log of ${job}`;
+    this.kill.disabled = false;
+    this.kill.textContent = "Kill job";
     this.text.textContent = "";
     this.empty.textContent = "reading…";
     this.empty.hidden = false;
@@ -59,9 +61,24 @@ export class LogViewer {
 
   showState(job) {
     this.state = job.state;
-    this.stateLabel.className = `state badge ${stateClass(job.state)}`;
-    this.stateLabel.textContent = stateLabel(job);
-    this.kill.hidden = FINAL.has(job.state);
+    const cls = `state badge ${stateClass(job.state)}`;
+    if (this.stateLabel.className !== cls) this.stateLabel.className = cls;
+    const label = stateLabel(job);
+    if (this.stateLabel.textContent !== label) this.stateLabel.textContent = label;
+    const ended = FINAL.has(job.state);
+    if (this.kill.hidden !== ended) this.kill.hidden = ended;
+  }
+
+  // "Killing…" from the click until the service has answered.
+  killing(promise) {
+    const job = this.job;
+    this.kill.disabled = true;
+    this.kill.textContent = "Killing…";
+    Promise.resolve(promise).finally(() => {
+      if (this.job !== job) return;
+      this.kill.disabled = false;
+      this.kill.textContent = "Kill job";
+    });
   }
 
   append(text) {

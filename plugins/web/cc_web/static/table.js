@@ -1,7 +1,7 @@
 // The table view. Only the rows in view exist in the page (virtual scrolling): a run of 10,000 jobs costs as many
 // row elements as a run of 30. The jobs can be filtered by state and name and sorted; by default failed and
-// running jobs come first. The order is worked out again at most once a second, and never while the pointer is
-// over the rows, so a row does not move away under a click.
+// running jobs come first. The order is worked out again at most once a second, and not while the pointer moves
+// over the rows (until it has rested for a moment), so a row does not move away under a click.
 
 import { ACTIVE, FINAL, attention, clock, duration, percent, stateClass, stateLabel } from "./format.js";
 
@@ -10,6 +10,7 @@ export const ROW_HEIGHT = 32;
 const OVERSCAN = 8;
 export const MAX_ROWS = 200;
 const REORDER_EVERY = 1000;
+const POINTER_REST = 1500;
 
 const SORTS = {
   attention: (a, b) => attention(a.state) - attention(b.state) || a.order - b.order,
@@ -94,9 +95,12 @@ class Row {
       this.badge.className = `badge ${stateClass(job.state)}`;
       this.badge.textContent = label;
     }
-    this.kill.hidden = FINAL.has(job.state);
-    this.kill.disabled = killing;
-    this.kill.textContent = killing ? "Killing…" : "Kill";
+    const ended = FINAL.has(job.state);
+    if (this.kill.hidden !== ended) this.kill.hidden = ended;
+    if (this.kill.disabled !== killing) {
+      this.kill.disabled = killing;
+      this.kill.textContent = killing ? "Killing…" : "Kill";
+    }
     const p = percent(job);
     const width = p === null ? "0%" : `${p}%`;
     if (this.fill.style.width !== width) this.fill.style.width = width;
@@ -104,13 +108,14 @@ class Row {
     if (this.pct.textContent !== pct) this.pct.textContent = pct;
     const message = job.message || (FINAL.has(job.state) && job.state !== "done" ? job.reason : "") || "";
     if (this.msg.textContent !== message) this.msg.textContent = message;
-    this.cells.progress.title = job.message || job.detail || job.reason || "";
+    const note = job.message || job.detail || job.reason || "";
+    if (this.cells.progress.title !== note) this.cells.progress.title = note;
     if (old.started !== job.started) this.text("start", clock(job.started));
     if (old.ended !== job.ended) this.text("end", clock(job.ended));
     this.text("duration", duration(job.started, job.ended));
     this.text("exit", job.exit_code === null || job.exit_code === undefined ? "" : String(job.exit_code));
-    this.cells.exit.title = job.reason || "";
-    this.logLink.hidden = !job.has_log;
+    if (this.cells.exit.title !== (job.reason || "")) this.cells.exit.title = job.reason || "";
+    if (this.logLink.hidden !== !job.has_log) this.logLink.hidden = !job.has_log;
   }
 }
 
@@ -138,7 +143,6 @@ export class JobTable {
     this.sort = "attention";
     this.filter = "all";
     this.query = "";
-    this.hovered = false;
     this.stale = false;
     this.lastOrder = 0;
     this.frame = 0;
@@ -160,14 +164,21 @@ export class JobTable {
         });
       }
     });
-    tbody.addEventListener("pointerenter", () => { this.hovered = true; });
+    this.pointerAt = 0;
+    tbody.addEventListener("pointermove", () => { this.pointerAt = performance.now(); });
+    tbody.addEventListener("pointerdown", () => { this.pointerAt = performance.now(); });
     tbody.addEventListener("pointerleave", () => {
-      this.hovered = false;
+      this.pointerAt = 0;
       if (this.stale) this.schedule();
     });
     scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(scroller);
-    setInterval(() => { if (this.stale && !this.hovered) this.schedule(); }, REORDER_EVERY);
+    setInterval(() => { if (this.stale && !this.pointing()) this.schedule(); }, REORDER_EVERY / 2);
+  }
+
+  // The pointer is moving over the rows (or just clicked one): keep them where they are.
+  pointing() {
+    return performance.now() - this.pointerAt < POINTER_REST;
   }
 
   reset(jobs) {
@@ -218,7 +229,7 @@ export class JobTable {
     }
     if (moved) {
       this.stale = true;
-      if (!this.hovered && performance.now() - this.lastOrder >= REORDER_EVERY) this.schedule();
+      if (!this.pointing() && performance.now() - this.lastOrder >= REORDER_EVERY) this.schedule();
     }
   }
 
@@ -239,7 +250,7 @@ export class JobTable {
 
   render() {
     this.frame = 0;
-    if (this.stale && !this.hovered && performance.now() - this.lastOrder >= REORDER_EVERY) this.reorder();
+    if (this.stale && !this.pointing() && performance.now() - this.lastOrder >= REORDER_EVERY) this.reorder();
     else if (this.stale && !this.order.length && this.jobs.size) this.reorder();
     const total = this.order.length;
     const height = this.scroller.clientHeight || 600;
