@@ -58,7 +58,7 @@ def _workflow(path: Path, name: str, jobs: dict[str, dict[str, Any]], header: st
 
 def remote_sections(work: Path, bin_dir: Path, runs: int, which: Sequence[str]) -> list[Section]:
     sections = []
-    benches = {"SSH": ssh_section, "SLURM": slurm_section, "WEB": web_section}
+    benches = {"SSH": ssh_section, "SLURM": slurm_section, "WEB": web_section, "GUI": gui_section}
     for bench in (benches[key] for key in which):
         print(f"  {bench.__doc__.splitlines()[0] if bench.__doc__ else bench.__name__} ...", flush=True)
         try:
@@ -234,3 +234,16 @@ def web_section(work: Path, bin_dir: Path, runs: int) -> Section:
     from web_load import measure_web
 
     return measure_web(title, work, bin_dir, cc_env)
+
+
+def gui_section(work: Path, bin_dir: Path, runs: int) -> Section:
+    """GUI in Chromium: a 1,000-job run at max_parallel 8, and 10,000 jobs"""
+    title = "GUI in Chromium: a 1,000-job run going at max_parallel 8, and a run of 10,000 jobs"
+    try:
+        import cc_web  # noqa: F401
+        import playwright  # noqa: F401
+    except ImportError as exc:
+        return unavailable(title, f"the web plugin or playwright is not installed ({exc})")
+    from web_gui import measure_gui
+
+    return measure_gui(title, work, bin_dir, cc_env)

@@ -10,7 +10,7 @@ components are there, and the analytics functions (100 calls with map; one SLURM
 
     .venv/bin/python benchmarks/run.py [--runs 5] [--only SECTIONS] [--markdown FILE]
 
-SECTIONS, comma-separated: W1, W2, W3, SCALE, CACHE, ENV, SSH, SLURM, WEB, FN, FN-SLURM (default: all).
+SECTIONS, comma-separated: W1, W2, W3, SCALE, CACHE, ENV, SSH, SLURM, WEB, GUI, FN, FN-SLURM (default: all).
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def _yes(ok: bool) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- main
-SECTIONS = ("W1", "W2", "W3", "SCALE", "CACHE", "ENV", "SSH", "SLURM", "WEB", "FN", "FN-SLURM")
+SECTIONS = ("W1", "W2", "W3", "SCALE", "CACHE", "ENV", "SSH", "SLURM", "WEB", "GUI", "FN", "FN-SLURM")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -272,7 +272,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if "ENV" in chosen:
             sections.append(environment_benchmark(work))
             _print_section(*sections[-1])
-        remote = [k for k in ("SSH", "SLURM", "WEB") if k in chosen]
+        remote = [k for k in ("SSH", "SLURM", "WEB", "GUI") if k in chosen]
         if remote:
             from remote import remote_sections
 
