@@ -174,6 +174,10 @@ def test_screenshots_of_both_views(page: Any, server: Any, store: StatusStore, t
     expect(_row(page, "train").locator(".pct")).to_have_text("60%", timeout=15_000)
     expect(_row(page, "evaluate").locator(".pct")).to_have_text("45%", timeout=15_000)
     expect(_row(page, "lint-inputs")).to_have_class("state-failed")
+    rows = page.locator("#jobs-table tbody tr[data-job]")                 # failed first, then what runs
+    expect(rows.nth(0)).to_have_attribute("data-job", "lint-inputs")
+    expect(rows.nth(1)).to_have_class("state-running")
+    expect(rows.nth(0).locator(".msg")).to_have_text("exit code 3")
     folder = _shots(tmp_path)
     page.screenshot(path=str(folder / "table-view.png"))
     page.click("#tab-graph")
