@@ -95,26 +95,42 @@ class HttpMethods:
             await self.app(scope, receive, send)
             return
         method = scope.get("method", "GET")
-        allowed = self.allowed(scope)
-        allow = ", ".join(sorted(allowed)).encode()
-        if method == "OPTIONS" and allowed:
-            await send({"type": "http.response.start", "status": 204,
-                        "headers": [(b"allow", allow), (b"content-length", b"0")]})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        if allowed and method not in allowed:
-            body = json.dumps({"error": "MethodNotAllowed", "message": f"{method} is not allowed on "
-                               f"{scope.get('path', '')}", "hint": f"this path takes {allow.decode()}",
-                               "problems": []}).encode()
-            await send({"type": "http.response.start", "status": 405,
-                        "headers": [(b"allow", allow), (b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-            return
+        if method == "OPTIONS":
+            allowed = self.allowed(scope)
+            if allowed:
+                await send({"type": "http.response.start", "status": 204,
+                            "headers": [(b"allow", _allow(allowed)), (b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        # Other requests go straight through: the path's methods are only worked out for a 405.
+        send = self._full_allow(scope, send)
         if method == "HEAD":
             await self._head(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _full_allow(self, scope: Scope, send: Send) -> Send:
+        """Answer a 405 with every method of the path in ``Allow`` (the router names only its first route's)."""
+        replaced = False
+
+        async def sending(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                replaced = True
+                allowed = self.allowed(scope)
+                method = scope.get("method", "GET")
+                body = json.dumps({"error": "MethodNotAllowed", "message": f"{method} is not allowed on "
+                                   f"{scope.get('path', '')}", "hint": f"this path takes {_allow(allowed).decode()}",
+                                   "problems": []}).encode()
+                await send({"type": "http.response.start", "status": 405,
+                            "headers": [(b"allow", _allow(allowed)), (b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body if method != "HEAD" else b""})
+                return
+            if replaced:
+                return
+            await send(message)
+        return sending
 
     async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
@@ -135,6 +151,10 @@ class HttpMethods:
         except Exception as exc:  # a streaming response raises it from within its task group
             if not (started and _only_head_answered(exc)):
                 raise
+
+
+def _allow(methods: set[str]) -> bytes:
+    return ", ".join(sorted(methods)).encode()
 
 
 def _only_head_answered(exc: BaseException) -> bool:

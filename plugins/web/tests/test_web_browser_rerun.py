@@ -3,39 +3,11 @@ jobs read ``done (carried)``."""
 
 from __future__ import annotations
 
-import os
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 from cc_web.client import Client
 
-CHROMIUM = "/usr/bin/chromium"
 BROKEN = "name: gui-rerun\njobs:\n  first: {command: 'echo one'}\n  second: {command: 'exit 5', depends: [first]}\n"
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} (CI=true: the browser tests must run)")
-    pytest.skip(what)
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        _missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--disable-dev-shm-usage"])
-        opened = browser.new_context(viewport={"width": 1280, "height": 760}).new_page()
-        errors: list[str] = []
-        opened.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield opened
-        browser.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def test_the_rerun_button_continues_a_failed_run(page: Any, server: Any) -> None:
