@@ -3,7 +3,8 @@ does not promise, a schema-valid request refused, a schema-breaking one accepted
 checks that follow links between operations): zero failures.
 
 The service runs in a process of its own, as ``ccw serve`` does, with a throwaway CC_HOME and only the local job
-type loaded, so no fuzzed workflow can make a job that reaches for the network (no ssh or slurm kinds, no hosts).
+type loaded, so no fuzzed workflow can make a job that reaches for the network: an ssh or slurm kind is refused
+as not installed, and a local job runs on this machine whatever ``host`` it names.
 Read-only operations are pointed at a seeded workflow and run, so their queries reach real records. Examples per
 operation are capped so the whole run takes seconds.
 """
@@ -92,6 +93,6 @@ def test_schemathesis_every_check_including_stateful_finds_nothing(fuzzed_servic
         assert f"✅ {phase}" in done.stdout, report
     assert "Traceback" not in (folder / "server.log").read_text()
     runs = httpx.get(f"{url}/api/runs?limit=1000").json()
-    for run in runs:   # whatever the fuzzing started ran only local jobs on this machine
+    for run in runs:   # whatever the fuzzing started ran only local jobs, which run here whatever host they name
         jobs = httpx.get(f"{url}/api/runs/{run['id']}").json()["jobs"]
-        assert {(j["kind"], j["host"]) for j in jobs} <= {("local", "localhost")}, run
+        assert {j["kind"] for j in jobs} <= {"local"}, run
