@@ -257,6 +257,10 @@ def test_the_gui_works_behind_a_token(page: Any, serve: Callable[..., Any], two_
         cc.wait(run_id, timeout=15)
     denied = page.goto(f"{server.url}/")
     assert denied is not None and denied.status == 401
+    page.fill("#token", "tok")                                      # the page asks for the token ...
+    page.click("#token-form button[type=submit]")
+    expect(page.locator("#workflow-list li[data-workflow=pair]")).to_have_count(1)   # ... and the GUI opens
+    assert "token" not in page.url
     page.goto(f"{server.url}/?token=tok#/runs/{run_id}")
     expect(_row(page, "second")).to_have_class("state-done")       # API calls and the stream carry the cookie
     expect(page.locator("#workflow-list li[data-workflow=pair]")).to_have_count(1)
