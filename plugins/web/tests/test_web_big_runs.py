@@ -118,7 +118,7 @@ def test_states_new_and_unknown_have_labels_and_colours(page: Any, server: Any) 
         const b = document.createElement('span'); b.className = 'badge state-preparing'; document.body.append(b);
         return getComputedStyle(b).backgroundColor;
     }""")
-    assert colour == "rgb(23, 162, 184)"
+    assert colour == "rgb(217, 163, 91)"
 
 
 def test_the_log_panel_of_an_ended_job_has_no_kill_and_says_when_empty(page: Any, server: Any,
