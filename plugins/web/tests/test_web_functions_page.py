@@ -3,15 +3,12 @@ shows the result, and a failing call shows the remote error."""
 
 from __future__ import annotations
 
-import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
 
 MODULE = '''
 def scale(values: list, factor: float = 2.0, label: str = "x", loud: bool = False) -> dict:
@@ -22,31 +19,6 @@ def scale(values: list, factor: float = 2.0, label: str = "x", loud: bool = Fals
 def refuse(reason: str, code: int) -> None:
     raise PermissionError(f"{reason} ({code})")
 '''
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} (CI=true: the browser tests must run)")
-    pytest.skip(what)
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        _missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--disable-dev-shm-usage"])
-        opened = browser.new_page()
-        errors: list[str] = []
-        opened.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield opened
-        browser.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def test_a_function_is_called_from_its_form(cc_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
