@@ -78,14 +78,20 @@ def test_a_run_started_by_ccw_run_in_another_process_shows_live(server: Any, sto
     if not os.path.exists(ccw):
         pytest.fail("ccw is not installed in this environment (pip install -e .)")
     workflow = tmp_path / "outside.yaml"
-    workflow.write_text("name: outside\njobs:\n  a:\n    command: 'sleep 0.6; echo a'\n  b:\n    command: 'echo b'\n"
-                        "    depends: [a]\n")
+    gate = tmp_path / "gate"
+    # job a ends only once the test is subscribed, so its end is always seen live (never only in the snapshot)
+    workflow.write_text("name: outside\njobs:\n  a:\n    command: 'while [ ! -e \"$GATE\" ]; do sleep 0.05; done; "
+                        "echo a'\n    env: {GATE: '" + str(gate) + "'}\n  b:\n    command: 'echo b'\n    depends: [a]\n")
     process = subprocess.Popen([ccw, "run", str(workflow), "--quiet"], env={**os.environ, "CC_HOME": str(cc_home)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         run_id = wait("ccw run to record its run", lambda: [r.id for r in store.list_runs(workflow="outside")])[0]
         with Client(server.url) as client:
-            received = _follow(client, run_id)
+            received = []
+            for event in client.events(run_id, read_timeout=30):
+                received.append((time.time(), event))
+                if event.event == "snapshot":
+                    gate.touch()
             assert client.read_log(run_id, "b") == "b\n"
         assert process.wait(timeout=15) == 0, process.stderr.read() if process.stderr else ""
     finally:
