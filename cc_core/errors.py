@@ -78,6 +78,10 @@ class RunLockedError(CCError):
     """Another process is already driving this run."""
 
 
+class RunEndedError(CCError):
+    """What was asked needs a run that goes on (or whose runner died), and this one has ended."""
+
+
 class RunNotEndedError(CCError):
     """What was asked needs a run that has ended (a rerun), and this one has not."""
 

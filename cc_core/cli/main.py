@@ -59,11 +59,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _refuse_ended(ref: str) -> None:
     """``--resume`` follows a run whose runner died or left; one that ended failed or killed is rerun instead."""
     from cc_core.home import open_store
+    from cc_core.running.control import refuse_ended
 
-    run = open_store().find_run(ref)
-    if run.state.value in ("failed", "killed"):
-        raise CCError(f"run {run.id} has ended {run.state.value}; --resume follows a run whose runner died or "
-                      "detached", hint=f"continue it as a new run (done jobs carried over): ccw rerun {run.id}")
+    refuse_ended(open_store().find_run(ref))
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from cc_core.errors import RunEndedError
 from cc_core.home import open_store
 from cc_core.running.run_lock import is_driven
 from cc_core.states import JobState, RunState
@@ -126,8 +127,17 @@ def _job_final(store: StatusStore, run_id: int, job: str) -> bool:
 
 
 def resume(ref: str | int, *, max_parallel: Optional[int] = None) -> Any:
-    """Continue a run whose driver died or detached, in a background thread of this process."""
+    """Continue a run whose driver died or detached, in a background thread of this process. A run that ended
+    failed or killed is not resumed (:func:`refuse_ended`): it is continued by a rerun."""
     from cc_core.api import RunController
     from cc_core.running.runner import prepare_resume
 
+    refuse_ended(open_store().find_run(ref))
     return RunController(prepare_resume(ref, max_parallel=max_parallel))
+
+
+def refuse_ended(run: RunRecord) -> None:
+    """``--resume`` follows a run whose runner died or left; one that ended failed or killed is rerun instead."""
+    if run.state.value in ("failed", "killed"):
+        raise RunEndedError(f"run {run.id} has ended {run.state.value}; resume follows a run whose runner died or "
+                      "detached", hint=f"continue it as a new run (done jobs carried over): ccw rerun {run.id}")

@@ -49,8 +49,8 @@ class ServerEvent:
     id: Optional[str] = None
 
 
-_PLAIN_ERRORS = ("RunNotFoundError", "JobNotFoundError", "RunLockedError", "RunNotEndedError", "UnknownNameError",
-                 "StoreError", "PluginError")
+_PLAIN_ERRORS = ("RunNotFoundError", "JobNotFoundError", "RunLockedError", "RunNotEndedError", "RunEndedError",
+                 "UnknownNameError", "StoreError", "PluginError")
 
 
 def _raise_for(response: httpx.Response) -> None:

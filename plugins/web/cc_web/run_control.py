@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from cc_core.errors import CCError, RunLockedError
+from cc_core.errors import CCError, RunEndedError, RunLockedError  # noqa: F401 - RunEndedError is raised from here too
 from cc_core.workflow.model import JobSpec, WorkflowSpec
 from cc_core.store.base import StatusStore
 
@@ -19,8 +19,6 @@ Wake = Callable[[int], None]
 KILL_WAIT = 5.0
 
 
-class RunEndedError(CCError):
-    """The run has ended; what was asked needs a run that is going."""
 
 
 class RunControl:

@@ -248,7 +248,7 @@ def test_add_a_job_to_a_run_that_is_going(api: Any, wait: Callable[..., Any]) ->
     assert {n["name"] for n in api.get(f"/api/runs/{run_id}/layout").json()["nodes"]} == {"base", "extra"}
 
 
-def test_resume_a_killed_run_runs_what_was_left(api: Any, wait: Callable[..., Any]) -> None:
+def test_a_killed_run_is_rerun_not_resumed(api: Any, wait: Callable[..., Any]) -> None:
     upload(api, "name: again\njobs:\n  a: {command: 'sleep 30'}\n")
     run_id = start(api, "again")
     wait("the job to run", lambda: job_states(api, run_id)["a"] == "running")
@@ -256,8 +256,12 @@ def test_resume_a_killed_run_runs_what_was_left(api: Any, wait: Callable[..., An
     assert running.status_code == 409 and running.json()["error"] == "RunLockedError"
     api.post(f"/api/runs/{run_id}/kill")
     wait("the run to be killed", lambda: api.get(f"/api/runs/{run_id}").json()["state"] == "killed")
-    resumed = api.post(f"/api/runs/{run_id}/resume")
-    assert resumed.status_code == 202 and resumed.json()["run_id"] == run_id
+    resumed = api.post(f"/api/runs/{run_id}/resume")     # resume follows a run whose runner died; this one ended
+    assert resumed.status_code == 409 and resumed.json()["error"] == "RunEndedError"
+    assert f"ccw rerun {run_id}" in resumed.json()["message"] + str(resumed.json().get("hint"))
+    rerun = api.post(f"/api/runs/{run_id}/rerun", json={})
+    assert rerun.status_code == 202 and rerun.json()["rerun_of"] == run_id
+    api.post(f"/api/runs/{rerun.json()['run']}/kill")
 
 
 def test_start_errors(api: Any, two_jobs: str) -> None:

@@ -41,3 +41,16 @@ def test_a_run_that_goes_on_is_not_rerun(server: Any, api: Any, wait: Callable[.
         assert getattr(caught.value, "status", None) == 409 and "has ended" in str(caught.value)
         cc.kill(run_id)
         assert cc.wait(run_id, timeout=15)["state"] == "killed"
+
+
+def test_a_failed_run_is_rerun_not_resumed(server: Any) -> None:
+    from cc_core.errors import RunEndedError
+
+    with Client(server.url) as cc:
+        cc.store_workflow(BROKEN)
+        failed = cc.start("fixme")["id"]
+        assert cc.wait(failed, timeout=20)["state"] == "failed"
+        with pytest.raises(RunEndedError) as caught:
+            cc.resume(failed)
+        assert getattr(caught.value, "status", None) == 409 and f"ccw rerun {failed}" in str(caught.value)
+        assert cc.status(failed)["state"] == "failed"

@@ -9,7 +9,7 @@ import { LogViewer } from "./log.js";
 import { JobTable } from "./table.js";
 
 const $ = (selector) => document.querySelector(selector);
-const RESUMABLE = new Set(["interrupted", "detached", "failed", "killed"]);
+const RESUMABLE = new Set(["interrupted", "detached"]);   // a failed or killed run is continued by Rerun
 // Changes are shown at most this often (ms): a person cannot follow more, and a big run sends many.
 const FLUSH_EVERY = 100;
 
