@@ -161,6 +161,22 @@ def run_layout(run: str, request: Request) -> Any:
     return Response(graph.layout_json(nodes, edges), media_type="application/json")
 
 
+@router.get("/{run}/labels", response_model=dict[str, str],
+            summary="The labels of the run's labelled jobs, placeholders filled (cloudmesh-cc's label templates)")
+def run_labels(run: str, request: Request) -> dict[str, str]:
+    """``{job: label}`` for every job with a ``label:``; ``{name}``, ``{progress}``, ``{status}``, ``{now.%H--%M}``
+    and the other placeholders are filled from the job's record as it is now."""
+    from cc_core.drawing.svg import job_labels
+    from cc_core.running.runner import spec_from_data
+
+    store = store_of(request)
+    record = store.find_run(run)
+    if not any((fields or {}).get("label") for fields in ((record.definition or {}).get("jobs") or {}).values()):
+        return {}
+    spec = spec_from_data(record.definition, record.workflow_dir)
+    return job_labels(spec, store.get_jobs(record.id))
+
+
 @router.get("/{run}/svg", response_class=Response, summary="The run's graph as SVG, coloured by job state",
             responses={200: {"content": {"image/svg+xml": {}}}})
 def run_svg(run: str, request: Request) -> Response:

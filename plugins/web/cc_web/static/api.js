@@ -47,6 +47,7 @@ export const api = {
     request("POST", "/api/runs", { json: { workflow, scheduler, max_parallel: maxParallel || null } }),
   run: (id) => request("GET", `/api/runs/${enc(id)}`),
   layout: (id) => request("GET", `/api/runs/${enc(id)}/layout`),
+  labels: (id) => request("GET", `/api/runs/${enc(id)}/labels`),
   killRun: (id) => request("POST", `/api/runs/${enc(id)}/kill`),
   killJob: (id, job) => request("POST", `/api/runs/${enc(id)}/jobs/${enc(job)}/kill`),
   resume: (id) => request("POST", `/api/runs/${enc(id)}/resume`),

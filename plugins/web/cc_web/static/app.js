@@ -106,7 +106,10 @@ class RunView {
       this.table.reset(this.jobs);
       this.showRun(data.run);
       this.progress();
-      if (this.graph.drawn) this.graph.update(data.jobs);
+      if (this.graph.drawn) {
+        this.graph.update(data.jobs);
+        this.labelsSoon();
+      }
       else this.ensureLayout();           // fetched while the table shows, so the graph tab opens at once
       this.drawGraph();
       connection("live");
@@ -150,6 +153,7 @@ class RunView {
     this.waiting = 0;
     this.pending.clear();
     this.layout = null;
+    this.hasLabels = false;
   }
 
   schedule() {
@@ -172,6 +176,7 @@ class RunView {
     for (const job of batch) this.jobs.set(job.name, job);
     this.table.update(batch);
     if (!this.graph.update(batch)) this.layoutChanged();
+    else this.labelsSoon();
     this.progress();
     if (this.log.job && this.jobs.has(this.log.job)) this.log.showState(this.jobs.get(this.log.job));
   }
@@ -261,12 +266,35 @@ class RunView {
       if (this.layout === layout && layout.id === this.id && !this.graph.drawn) {
         this.graph.draw(data, this.jobs);
         if (this.log.job) this.graph.select(this.log.job);
+        this.refreshLabels();
       }
     } catch {
       // shown by ensureLayout
     } finally {
       layout.drawing = false;
     }
+  }
+
+  // Job labels (a workflow's label: with placeholders such as {name} and {progress}, filled by the service):
+  // asked for with the graph, and again at most every 2 s while jobs change, only for runs whose jobs have labels.
+  async refreshLabels() {
+    const id = this.id;
+    try {
+      const labels = await api.labels(id);
+      if (id !== this.id) return;
+      this.hasLabels = Object.keys(labels).length > 0;
+      this.graph.setLabels(labels);
+    } catch {
+      // labels only decorate the graph: the names stay
+    }
+  }
+
+  labelsSoon() {
+    if (!this.hasLabels || this.labelTimer) return;
+    this.labelTimer = setTimeout(() => {
+      this.labelTimer = null;
+      this.refreshLabels();
+    }, 2000);
   }
 
   findJob(query) {

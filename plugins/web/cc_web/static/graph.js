@@ -45,6 +45,7 @@ export class JobGraph {
     this.byName = new Map();
     this.chunks = [];
     this.labelled = new Map();   // job name -> its page element, for the jobs named in view
+    this.jobLabels = new Map();  // job name -> its label (a workflow's label:, placeholders filled by the service)
     this.scale = 1;
     this.tx = 0;
     this.ty = 0;
@@ -410,7 +411,7 @@ export class JobGraph {
       element.style.cssText = `left:${node.x - w / 2}px;top:${node.y - h / 2}px;width:${w}px;height:${h}px`;
       const title = document.createElement("span");
       title.className = "name";
-      title.textContent = name;
+      title.textContent = this.jobLabels.get(name) || name;
       const sub = document.createElement("span");
       sub.className = "sub";
       element.append(title, sub);
@@ -432,7 +433,18 @@ export class JobGraph {
     const sub = job.message ? `${text} · ${job.message}` : text;
     const span = element.lastChild;
     if (span.textContent !== sub) span.textContent = sub;
-    const title = `${node.name}: ${sub}`;
+    const shown = this.jobLabels.get(node.name) || node.name;
+    if (element.firstChild.textContent !== shown) element.firstChild.textContent = shown;
+    const title = `${node.name}${shown !== node.name ? ` (${shown})` : ""}: ${sub}`;
     if (element.title !== title) element.title = title;
+  }
+
+  // Labels of the jobs that have one ({job: text}); the names of the others stay.
+  setLabels(labels) {
+    this.jobLabels = new Map(Object.entries(labels));
+    for (const [name, element] of this.labelled) {
+      const node = this.byName.get(name);
+      if (node) this.label(element, node);
+    }
   }
 }
