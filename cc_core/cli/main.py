@@ -48,8 +48,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.file:
             raise CCError("give a workflow file to run, or --resume RUN")
         from cc_core.workflow.file import load_workflow
+        from cc_core.workflow.overrides import settings_from
 
-        spec = load_workflow(args.file)
+        spec = load_workflow(args.file, settings_from(args.set, args.override))
         _print_warnings(spec)
         engine = prepare_run(spec, scheduler=args.scheduler, max_parallel=args.max_parallel, bus=bus,
                              force=_names(args.force))
@@ -359,9 +360,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from cc_core.errors import WorkflowError
     from cc_core.workflow.validation import validate_workflow
     from cc_core.workflow.file import load_workflow
+    from cc_core.workflow.overrides import settings_from
 
     try:
-        spec = load_workflow(args.file)
+        spec = load_workflow(args.file, settings_from(args.set, args.override))
         validate_workflow(spec)
         if not args.json:
             _print_warnings(spec)
@@ -610,6 +612,16 @@ def _request(store: Any, run: Any, action: str, payload: dict[str, Any]) -> None
 
 
 # ------------------------------------------------------------------------------------------------------ parser
+def _setting_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="change the workflow file as it is read, e.g. --set defaults.kind=slurm, "
+                        "--set defaults.env.EPOCHS=1, --set 'jobs.train.args=[--lr, \"0.1\"]' (VALUE is YAML; "
+                        "null takes a key out); checked like the file; may be given many times")
+    p.add_argument("--override", action="append", default=[], metavar="FILE",
+                   help="a YAML file shaped like the workflow file whose values are set the same way "
+                        "(e.g. 'defaults: {kind: slurm, host: hpc}'), applied before --set")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccw", description="cc: run workflows of jobs on this machine, SSH hosts, "
                                      "SLURM clusters and WSL, and follow them live.")
@@ -625,6 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="append", metavar="JOB", help="run JOB even if its cache has a result "
                    "(repeat, or JOB,JOB)")
     _follow_options(p)
+    _setting_arguments(p)
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("rerun", help="continue a failed or killed run as a new run",
@@ -671,6 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check a workflow file: every problem with its file, line and job.")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
+    _setting_arguments(p)
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("export", help="write a run's workflow as YAML or SVG",

@@ -32,6 +32,8 @@ from cc_core.running.events import (Event, EventBus, JobLog, JobProgress, JobSta
                             WorkflowChanged)
 from cc_core.plugins.jobtype import ActiveJob, JobType, JobUpdate, Launch, LogChunk, LogRequest
 from cc_core.workflow.model import JobSpec, WorkflowSpec
+from cc_core.workflow.resources import resource_environment
+from cc_core.workflow.staging import with_run_paths
 from cc_core.plugins.progress import LineScanner
 from cc_core.running.gate import JobGate
 from cc_core.running.run_lock import RunLock
@@ -625,9 +627,13 @@ class Engine:
             "CC_RUN_DIR": str(self.run_dir),
             "CC_WORKFLOW_DIR": str(self.spec.directory),
         }
+        if job.spec.options:
+            env.update(resource_environment(job.spec.options))
         env.update(job.spec.env)
-        return Launch(run_id=self.run.id, workflow=self.run.workflow, job=self._runnable(job), attempt=attempt,
-                      job_dir=job_dir, workflow_dir=self.spec.directory, log_path=job_dir / log_name, env=env)
+        # Inputs may name files earlier jobs made ($CC_RUN_DIR/prepare/data.npz): known only now.
+        return Launch(run_id=self.run.id, workflow=self.run.workflow, job=with_run_paths(self._runnable(job), env),
+                      attempt=attempt, job_dir=job_dir, workflow_dir=self.spec.directory,
+                      log_path=job_dir / log_name, env=env)
 
     def _active(self, job: _Job, handle: dict[str, Any]) -> ActiveJob:
         log_path = Path(job.record.log_path) if job.record.log_path else self.run_dir / job.name / f"{job.name}.log"

@@ -10,13 +10,14 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import yaml
 from pydantic import ValidationError
 
 from cc_core.errors import Problem, WorkflowError
 from cc_core.workflow.model import JobSpec, Limits, WorkflowSpec
+from cc_core.workflow.overrides import Setting, apply_settings
 
 try:  # libyaml is much faster on big files; the pure-Python parser gives the same result
     from yaml import CSafeLoader as _Loader
@@ -115,8 +116,9 @@ def parse_yaml(text: str, file: Optional[Path] = None) -> tuple[_Node, list[Prob
     return _convert(root, problems, file), problems
 
 
-def load_workflow(path: str | Path) -> WorkflowSpec:
-    """Load a workflow file (cc's format or cloudmesh-cc's). Raises :class:`WorkflowError` naming file and line."""
+def load_workflow(path: str | Path, settings: Sequence[Setting] = ()) -> WorkflowSpec:
+    """Load a workflow file (cc's format or cloudmesh-cc's), changed by ``settings`` (``--set``, see
+    :mod:`cc_core.workflow.overrides`). Raises :class:`WorkflowError` naming file and line."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -124,14 +126,19 @@ def load_workflow(path: str | Path) -> WorkflowSpec:
         raise WorkflowError([Problem("no such workflow file", file=file)]) from None
     except OSError as exc:
         raise WorkflowError([Problem(f"cannot read the workflow file: {exc.strerror}", file=file)]) from None
-    return load_workflow_text(text, file=file, name=file.stem, directory=file.resolve().parent)
+    return load_workflow_text(text, file=file, name=file.stem, directory=file.resolve().parent, settings=settings)
 
 
 def load_workflow_text(text: str, *, file: Optional[Path] = None, name: Optional[str] = None,
-                       directory: Optional[Path] = None) -> WorkflowSpec:
+                       directory: Optional[Path] = None, settings: Sequence[Setting] = ()) -> WorkflowSpec:
     """Load a workflow from YAML text; ``directory`` is where its scripts are looked for."""
     with _collector_paused():
-        return _load_text(text, file, name, directory)
+        try:
+            return _load_text(text, file, name, directory, settings)
+        except WorkflowError as exc:
+            if settings:
+                exc.hint = "the file as changed by " + ", ".join(s.origin for s in settings)
+            raise
 
 
 @contextmanager
@@ -147,8 +154,11 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_text(text: str, file: Optional[Path], name: Optional[str], directory: Optional[Path]) -> WorkflowSpec:
+def _load_text(text: str, file: Optional[Path], name: Optional[str], directory: Optional[Path],
+               settings: Sequence[Setting] = ()) -> WorkflowSpec:
     root, problems = parse_yaml(text, file)
+    if settings:
+        problems += apply_settings(root, settings, file)
     if not isinstance(root.value, dict):
         raise WorkflowError([Problem("a workflow file is a mapping with 'jobs:' (or cloudmesh-cc's "
                                      "'workflow: nodes:')", file=file, line=root.line)])

@@ -2,6 +2,8 @@
 
 Resource options become ``#SBATCH`` lines of the batch script, in a fixed order. Names may be written with ``_``
 or ``-`` (``cpus_per_task`` or ``cpus-per-task``). A job's own ``options:`` win over the job type's options.
+``cpus`` and ``tasks``, which every job type understands (see :mod:`cc_core.workflow.resources`), are
+``cpus_per_task`` and ``ntasks``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Mapping, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cc_core.workflow.model import parse_duration
+from cc_core.workflow.resources import resource_problems, resources
 
 Count = Union[int, str]
 
@@ -22,6 +25,9 @@ _SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d+){0,2}$")
 _UNLIMITED = ("unlimited", "infinite")
 _CC_DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$")
 DEFAULT_REMOTE_ROOT = "~/.cc/runs"
+
+# cc's own resource options (every job type's) -> the slurm option they are.
+RESOURCE_NAMES = {"cpus": "cpus_per_task", "tasks": "ntasks"}
 
 # option -> sbatch flag, in the order the directives are written.
 RESOURCE_FLAGS: dict[str, str] = {
@@ -170,7 +176,7 @@ class SlurmOptions(BaseModel):
         return lines
 
 
-KNOWN_OPTIONS = tuple(sorted(SlurmOptions.model_fields))
+KNOWN_OPTIONS = tuple(sorted([*SlurmOptions.model_fields, *RESOURCE_NAMES]))
 
 
 def slurm_time(seconds: float) -> str:
@@ -190,10 +196,26 @@ def parse_options(*layers: Optional[Mapping[str, Any]]) -> SlurmOptions:
     for layer in layers:
         for key, value in (layer or {}).items():
             merged[str(key).replace("-", "_")] = value
+    _take_resources(merged)
     try:
         return SlurmOptions(**merged)
     except ValidationError as exc:
         raise ValueError(describe_errors(exc)) from None
+
+
+def _take_resources(merged: dict[str, Any]) -> None:
+    """``cpus`` and ``tasks``, which every job type understands, are ``cpus_per_task`` and ``ntasks`` here."""
+    problems = resource_problems(merged)
+    if problems:
+        raise ValueError("; ".join(problems))
+    for name, value in resources(merged).items():
+        slurm_name = RESOURCE_NAMES[name]
+        given = merged.get(slurm_name)
+        if given is not None and str(given) != str(value):
+            raise ValueError(f"slurm options '{name}: {value}' and '{slurm_name}: {given}' disagree; give one of them")
+        merged[slurm_name] = value
+    for name in RESOURCE_NAMES:
+        merged.pop(name, None)
 
 
 def describe_errors(exc: ValidationError) -> str:

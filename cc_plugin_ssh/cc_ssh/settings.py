@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cc_core.workflow.model import parse_duration
+from cc_core.workflow.resources import resource_problems, without_resources
 
 CONFIG_VARIABLE = "CC_SSH_CONFIG"
 ACCEPT_NEW_VARIABLE = "CC_SSH_ACCEPT_NEW_HOST_KEYS"
@@ -73,9 +74,14 @@ def settings_for(*layers: Optional[Mapping[str, Any]]) -> SSHSettings:
     if env_config:
         merged["ssh_config"] = env_config
     accept = os.environ.get(ACCEPT_NEW_VARIABLE, "").strip().lower() in _TRUE
+    problems: list[str] = []
     for layer in layers:
         if layer:
-            merged.update({key: value for key, value in layer.items() if value is not None})
+            # cpus and tasks are every job type's (cc passes them on in the job's environment).
+            problems += resource_problems(layer)
+            merged.update({key: value for key, value in without_resources(layer).items() if value is not None})
+    if problems:
+        raise ValueError("; ".join(problems))
     try:
         settings = SSHSettings(**merged)
     except ValidationError as exc:

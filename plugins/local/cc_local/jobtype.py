@@ -16,6 +16,7 @@ from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
                              UpdateSink, read_log_files)
 from cc_core.workflow.model import JobSpec
+from cc_core.workflow.resources import resource_problems
 from cc_core.states import JobState
 from cc_local.launch import ProcessPlan, attempt_files, describe, plan_process, python_for
 from cc_local.processes import (ExitWatcher, boot_tick, is_alive, process_start_time, read_exit_file,
@@ -78,6 +79,7 @@ class LocalJobType(JobType):
             problems.append(f"python '{job.python}' does not exist")
         if job.venv and not Path(os.path.expanduser(job.venv)).is_dir():
             problems.append(f"venv '{job.venv}' does not exist")
+        problems += resource_problems(job.options)
         if job.notebook and (job.venv or job.python):
             problems.extend(_notebook_runner_problems(job))
         elif job.notebook:
