@@ -157,7 +157,8 @@ def train(args: argparse.Namespace, rank: int = 0, world: int = 1) -> Optional[d
     torch.manual_seed(args.seed)
     threads = use_threads()
     device = torch.device(f"cuda:{rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu")
-    data = load(find_data(args.data))
+    data_path = find_data(args.data)
+    data = load(data_path)
     model = build(args.model).to(device)
     core = model
     if world > 1:
@@ -204,7 +205,8 @@ def train(args: argparse.Namespace, rank: int = 0, world: int = 1) -> Optional[d
         "architecture": args.model, "test_acc": test_acc, "test_loss": test_loss,
         "train_time_s": round(train_time, 3), "parameters": sum(p.numel() for p in core.parameters()),
         "epochs": args.epochs, "batch_size": args.batch_size, "train_images": len(x_train),
-        "device": str(device), "threads": threads, "world_size": world, "history": history,
+        "device": str(device), "threads": threads, "world_size": world, "data": str(data_path),
+        "history": history,
     }
     return metrics
 
