@@ -85,3 +85,23 @@ def test_settings_reach_validation(write_workflow: Callable[..., Path]) -> None:
     with pytest.raises(WorkflowError) as caught:
         validate_workflow(load_workflow(path, settings_from(["jobs.step.two.depends=[nowhere]"])))
     assert "nowhere" in str(caught.value)
+
+
+def test_rerun_reads_the_file_with_the_same_settings(ccw: Ccw, write_workflow: Callable[..., Path],
+                                                     cc_home: Path) -> None:
+    path = write_workflow("""
+        name: again
+        jobs:
+          first:
+            command: echo "$WHO" > who.txt
+          second:
+            command: test -f "$CC_RUN_DIR/../go" && echo "$WHO" > who.txt
+            depends: [first]
+    """)
+    result = ccw("run", str(path), "--no-live", "--set", "defaults.env.WHO=cli")
+    assert result.returncode == 1, result.stderr   # second fails until the file 'go' exists
+    (cc_home / "runs" / "go").write_text("")
+    result = ccw("rerun", "again", "--no-live")
+    assert result.returncode == 0, result.stdout + result.stderr
+    second = next((cc_home / "runs").glob("*/second/who.txt"))
+    assert second.read_text().strip() == "cli"   # the rerun read the file again with --set defaults.env.WHO=cli

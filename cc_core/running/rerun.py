@@ -38,7 +38,9 @@ def definition_to_rerun(run: RunRecord, stored: bool) -> WorkflowSpec:
     if not Path(source).is_file():
         raise WorkflowError([Problem(f"run {run.id} came from this file, which is gone (to rerun the definition "
                                      f"as it was run: ccw rerun {run.id} --stored)", file=Path(source))])
-    return load_workflow(source)
+    from cc_core.workflow.overrides import settings_from_record
+
+    return load_workflow(source, settings_from_record(run.options.get("settings") or ()))
 
 
 def below(spec: WorkflowSpec, names: Iterable[str]) -> set[str]:
@@ -122,6 +124,8 @@ def prepare_rerun(ref: str | int, *, stored: bool = False, jobs: Sequence[str] =
         run.rerun_of = old.id
         if spec.source is None and old.options.get("source"):
             run.options["source"] = old.options["source"]
+            if old.options.get("settings"):   # a later rerun reads the file with the same --set changes
+                run.options["settings"] = old.options["settings"]
         now = time.time()
         by_name = {record.name: record for record in records}
         return [_carry(old, old_jobs[name], by_name[name], now) for name in carried]

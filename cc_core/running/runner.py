@@ -71,6 +71,7 @@ def prepare_run(spec: WorkflowSpec, *, scheduler: str = DEFAULT_SCHEDULER, max_p
     options: dict[str, Any] = {"max_parallel": max_parallel}
     if spec.source:
         options["source"] = str(Path(spec.source).resolve())
+        _keep_settings(spec, options)
     if force:
         options["force"] = list(force)
     run = RunRecord(id=0, workflow=spec.name, state=RunState.RUNNING, scheduler=scheduler,
@@ -118,3 +119,13 @@ def validate_workflow_kinds(spec: WorkflowSpec, registry: "Registry", home: Path
     if problems:
         raise WorkflowError(problems)
     return job_types
+
+
+def _keep_settings(spec: WorkflowSpec, options: dict[str, Any]) -> None:
+    """The --set/--override changes the file was read with, so that a rerun reads it again with them."""
+    from cc_core.workflow.file import locations_of
+    from cc_core.workflow.overrides import settings_record
+
+    settings = locations_of(spec).settings
+    if settings:
+        options["settings"] = settings_record(settings)

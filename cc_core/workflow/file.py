@@ -38,6 +38,7 @@ class Locations:
     jobs: dict[str, int] = field(default_factory=dict)
     fields: dict[tuple[str, str], int] = field(default_factory=dict)
     chains: list[int] = field(default_factory=list)
+    settings: tuple[Setting, ...] = ()   # the --set/--override changes the file was read with
     warnings: list[Problem] = field(default_factory=list)
 
     def job(self, name: str, field_name: Optional[str] = None) -> Optional[int]:
@@ -162,7 +163,7 @@ def _load_text(text: str, file: Optional[Path], name: Optional[str], directory: 
     if not isinstance(root.value, dict):
         raise WorkflowError([Problem("a workflow file is a mapping with 'jobs:' (or cloudmesh-cc's "
                                      "'workflow: nodes:')", file=file, line=root.line)])
-    locations = Locations(file=file)
+    locations = Locations(file=file, settings=tuple(settings))
     if "workflow" in root.value and isinstance(root.value["workflow"].value, dict):
         from cc_core.workflow.cloudmesh_file import from_cloudmesh
 

@@ -89,6 +89,15 @@ def settings_from(sets: Sequence[str] = (), files: Sequence[str] = ()) -> list[S
     return found
 
 
+def settings_record(settings: Sequence[Setting]) -> list[dict[str, Any]]:
+    """Settings as plain data, kept with a run so that ``ccw rerun`` reads the file again with the same changes."""
+    return [{"path": list(s.path), "value": s.value, "origin": s.origin} for s in settings]
+
+
+def settings_from_record(record: Iterable[dict[str, Any]]) -> list[Setting]:
+    return [Setting(tuple(item["path"]), item.get("value"), str(item.get("origin", ""))) for item in record]
+
+
 def apply_settings(root: Any, settings: Sequence[Setting], file: Optional[Path]) -> list[Problem]:
     """Change the loaded YAML tree ``root`` (nodes with ``value``, ``line`` and ``key_lines``) in place; a problem for
     each setting that cannot be applied."""
