@@ -41,7 +41,7 @@ def test_set_changes_the_run(ccw: Ccw, write_workflow: Callable[..., Path], cc_h
 def test_settings_values_and_order(write_workflow: Callable[..., Path], tmp_path: Path) -> None:
     path = write_workflow(WORKFLOW)
     override = tmp_path / "on-cluster.yaml"
-    override.write_text("defaults: {retries: 3, env: {WHO: override}}\njobs: {greet: {args: [a]}}\n")
+    override.write_text("defaults: {retries: 3, env: {WHO: override}}\njobs: {greet: {args: [a]}, step.two: {label: Two}}\n")
     spec = load_workflow(path, settings_from(["defaults.retries=5", "jobs.step.two.retries=0",
                                               "limits.max_parallel=3", "jobs.greet.timeout=null",
                                               "description="], [str(override)]))
@@ -49,6 +49,7 @@ def test_settings_values_and_order(write_workflow: Callable[..., Path], tmp_path
     assert greet.retries == 5 and two.retries == 0            # --set comes after the override file
     assert greet.env == {"WHO": "override", "KEEP": "kept"}   # mappings merge key by key
     assert greet.timeout is None and spec.limits.max_parallel == 3 and spec.description == ""
+    assert greet.args == ["a"] and two.label == "Two" and two.command == "echo two"
     assert parse_setting("jobs.train.args=[--lr, '0.1']").value == ["--lr", "0.1"]
 
 

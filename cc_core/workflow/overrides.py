@@ -118,10 +118,8 @@ def _apply(root: Any, setting: Setting, node_type: type) -> Optional[str]:
         if not isinstance(node.value, dict):
             where = ".".join(walked) or "the file"
             return f"'{where}' is not a mapping, so it has no '{keys[0]}'"
-        key = _next_key(node.value, keys)
-        rest = keys[len(key.split(".")):] if key in node.value else keys[1:]
-        if key not in node.value:
-            key = keys[0]
+        key, used = _next_key(node.value, keys)
+        rest = keys[used:]
         if not rest:
             if setting.value is None:
                 node.value.pop(key, None)
@@ -146,13 +144,14 @@ def _apply(root: Any, setting: Setting, node_type: type) -> Optional[str]:
         keys = rest
 
 
-def _next_key(mapping: dict[str, Any], keys: list[str]) -> str:
-    """The key the path goes on with: the longest run of parts that is a key (job names may hold dots)."""
+def _next_key(mapping: dict[str, Any], keys: list[str]) -> tuple[str, int]:
+    """The key the path goes on with and how many of its parts it takes: the longest run of parts that is a key
+    (job names may hold dots), else the first part."""
     for count in range(len(keys), 0, -1):
         candidate = ".".join(keys[:count])
         if candidate in mapping:
-            return candidate
-    return keys[0]
+            return candidate, count
+    return keys[0], 1
 
 
 def _node(value: Any, line: int, node_type: type) -> Any:
