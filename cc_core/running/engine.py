@@ -844,7 +844,10 @@ class Engine:
                 self._next_check[kind] = now + job_type.poll_interval
                 self._check(kind, [j.active for j in jobs if j.active is not None])
             running = [j for j in jobs if j.state is JobState.RUNNING]
-            if running and now >= self._next_logs.setdefault(kind, now + job_type.log_interval):
+            if not running:
+                # Queued jobs have no log to read: no wake-up for it (a stale one would make the loop spin).
+                self._next_logs.pop(kind, None)
+            elif now >= self._next_logs.setdefault(kind, now + job_type.log_interval):
                 self._next_logs[kind] = now + job_type.log_interval
                 self._read_logs(kind, [self._log_request(j) for j in running])
 
