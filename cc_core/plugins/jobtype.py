@@ -16,6 +16,11 @@ A job type (local, ssh, slurm, wsl, ...) subclasses :class:`JobType` and is regi
 
 A job type with ``blocking = True`` (the default) is only ever called from a worker thread of its own, so slow
 calls (ssh, sbatch) never hold up the engine. All its methods are called from that one thread.
+
+Whatever a job type's method raises ends up in a job's state, never in a hang: a failing ``start`` or ``submit``
+fails the attempt ("could not start: ..."), a failing ``cancel`` fails the job it was to cancel, a ``check`` that
+keeps failing for longer than :attr:`JobType.check_retry_window` fails the jobs it follows, and a failing last
+``read_logs`` of an ended job leaves its end as reported.
 """
 
 from __future__ import annotations
@@ -128,6 +133,9 @@ class JobType(ABC):
     poll_interval: ClassVar[float] = 1.0
     """Seconds between two :meth:`check` calls while this job type has active jobs."""
     log_interval: ClassVar[float] = 0.5
+    check_retry_window: ClassVar[float] = 300.0
+    """Seconds :meth:`check` may keep raising (a host or controller away) before the jobs it follows fail with its
+    error as reason. Until then each failed check is tried again on the next poll."""
     """Seconds between two :meth:`read_logs` calls for running jobs."""
     starts_running: ClassVar[bool] = False
     """``True`` when a job runs as soon as :meth:`submit` returns (no queue in between, as for local processes)."""

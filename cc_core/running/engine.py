@@ -130,6 +130,8 @@ class Engine:
         self._done_requests: list[int] = []
         self._next_check: dict[str, float] = {}
         self._next_logs: dict[str, float] = {}
+        self._checks_failing_since: dict[str, float] = {}   # kind -> when its checks began to fail
+        self._start_errors: dict[str, str] = {}             # kind -> why its start() failed
         self._next_request_poll = 0.0
         self._detach = False
         self.schedule_new = True   # False: follow what runs, start nothing new (used to kill an orphaned run)
@@ -310,6 +312,7 @@ class Engine:
             if kind == "update":
                 self._on_update(message[1])
             elif kind == "updates":
+                self._checks_failing_since.pop(message[2], None)
                 for update in message[1]:
                     self._on_update(update)
                 self._workers[message[2]].check_busy = False
@@ -331,16 +334,44 @@ class Engine:
             elif kind == "detach":
                 self._detach = True
             elif kind == "worker-error":
-                self._on_worker_error(message[1], message[2])
+                self._on_job_type_error(message[1], "call", [], message[2])
+            elif kind == "job-type-error":
+                self._on_job_type_error(*message[1:])
         except StoreError as exc:
             self.error = exc
 
-    def _on_worker_error(self, kind: str, exc: BaseException) -> None:
+    def _on_job_type_error(self, kind: str, what: str, jobs: list[tuple[str, int]], exc: BaseException) -> None:
+        """A job type's call raised. Nothing is left hanging: a failing check is tried again (the host or the
+        controller may be coming back) until the job type's ``check_retry_window`` is over, then the jobs it
+        follows fail; a cancel that failed fails its job; a failed log read is tried again on the next read."""
+        now = time.monotonic()
+        job_type = self.job_types[kind]
         worker = self._workers.get(kind)
-        if worker is not None:
-            worker.check_busy = worker.logs_busy = False
-        # A failing check or log read is retried on the next poll; it never ends the run by itself.
-        self._next_check[kind] = time.monotonic() + max(1.0, self.job_types[kind].poll_interval)
+        said = exc.message if isinstance(exc, CCError) else f"{type(exc).__name__}: {exc}"
+        if worker is not None and what in ("check", "call"):
+            worker.check_busy = False
+        if worker is not None and what in ("logs", "call"):
+            worker.logs_busy = False
+        if what == "cancel":
+            for job in self._jobs_of(jobs):
+                self._move(job, JobState.FAILED, reason=f"could not be cancelled ({said}); it may still run")
+        elif what == "check":
+            since = self._checks_failing_since.setdefault(kind, now)
+            if now - since >= job_type.check_retry_window:
+                self._checks_failing_since.pop(kind, None)
+                for job in self._jobs_of(jobs):
+                    self._attempt_failed(job, None, f"could not be followed: {said} (checks failed for "
+                                                    f"{now - since:.0f} s)")
+        self._next_check[kind] = now + max(1.0, job_type.poll_interval)
+
+    def _jobs_of(self, keys: list[tuple[str, int]]) -> list[_Job]:
+        """The jobs still active in the attempts named by ``keys`` (an end heard since is not undone)."""
+        found = []
+        for name, attempt in keys:
+            job = self.jobs.get(name)
+            if job is not None and job.record.attempt == attempt and job.state.is_active and not job.finishing:
+                found.append(job)
+        return found
 
     # ----------------------------------------------------------------------------------------------- state
     def _move(self, job: _Job, state: JobState, *, exit_code: Optional[int] = None,
@@ -661,6 +692,10 @@ class Engine:
         job_type = self.job_types[kind]
 
         def submit(jt: JobType) -> None:
+            if kind in self._start_errors:
+                self.post(("submitted", launch.key, launch.attempt, None,
+                           f"the {kind} job type could not start: {self._start_errors[kind]}"))
+                return
             try:
                 self._prepare(job, launch)
                 handle = jt.submit_after(launch, after) if after else jt.submit(launch)  # type: ignore[attr-defined]
@@ -675,6 +710,10 @@ class Engine:
             self._call(kind, submit)
         else:
             # Fast job types submit inline; the result is applied at once, in this same tick.
+            if kind in self._start_errors:
+                self._on_submitted(launch.key, launch.attempt, None,
+                                   f"the {kind} job type could not start: {self._start_errors[kind]}")
+                return
             try:
                 self._prepare(job, launch)
                 handle = job_type.submit(launch)
@@ -749,7 +788,13 @@ class Engine:
         request = self._log_request(job)
         job_type = self.job_types[kind]
         if job_type.blocking:
-            self._call(kind, lambda jt: self.post(("final", update, jt.read_logs([request]))))
+            def final(jt: JobType) -> None:
+                try:
+                    chunks = jt.read_logs([request])
+                except Exception:  # noqa: BLE001 - the end state matters more than the last log lines
+                    chunks = []
+                self.post(("final", update, chunks))
+            self._call(kind, final)
         else:
             try:
                 chunks = job_type.read_logs([request])
@@ -853,14 +898,21 @@ class Engine:
 
     def _check(self, kind: str, active: list[ActiveJob]) -> None:
         job_type = self.job_types[kind]
+        keys = [(a.key, a.attempt) for a in active]
         if job_type.blocking:
             worker = self._workers[kind]
             if worker.check_busy:
                 return
             worker.check_busy = True
-            self._call(kind, lambda jt: self.post(("updates", jt.check(active), kind)))
+            self._call(kind, lambda jt: self.post(("updates", jt.check(active), kind)), "check", keys)
         else:
-            for update in job_type.check(active):
+            try:
+                updates = job_type.check(active)
+            except Exception as exc:  # noqa: BLE001 - see _on_job_type_error
+                self._on_job_type_error(kind, "check", keys, exc)
+                return
+            self._checks_failing_since.pop(kind, None)
+            for update in updates:
                 self._on_update(update)
 
     def _read_logs(self, kind: str, requests: list[LogRequest]) -> None:
@@ -870,9 +922,14 @@ class Engine:
             if worker.logs_busy:
                 return
             worker.logs_busy = True
-            self._call(kind, lambda jt: self.post(("logs", jt.read_logs(requests), kind)))
+            self._call(kind, lambda jt: self.post(("logs", jt.read_logs(requests), kind)), "logs")
         else:
-            self._on_logs(job_type.read_logs(requests))
+            try:
+                chunks = job_type.read_logs(requests)
+            except Exception as exc:  # noqa: BLE001 - read again next time
+                self._on_job_type_error(kind, "logs", [], exc)
+                return
+            self._on_logs(chunks)
 
     # ----------------------------------------------------------------------------------------------- timers
     def _add_timer(self, when: float, what: str, name: str, attempt: int) -> None:
@@ -900,11 +957,15 @@ class Engine:
         active = job.active
         kind = job.record.kind
         job_type = self.job_types[kind]
+        keys = [(job.name, job.record.attempt)]
         if job_type.blocking:
-            self._call(kind, lambda jt: jt.cancel([active]))
+            self._call(kind, lambda jt: jt.cancel([active]), "cancel", keys)
             self._next_check[kind] = time.monotonic() + 0.2
         else:
-            job_type.cancel([active])
+            try:
+                job_type.cancel([active])
+            except Exception as exc:  # noqa: BLE001 - see _on_job_type_error
+                self._on_job_type_error(kind, "cancel", keys, exc)
 
     def kill_job(self, name: str) -> None:
         job = self._job(name)
@@ -1077,17 +1138,31 @@ class Engine:
         job_type = self.job_types[kind]
         self._started_types.add(kind)
         sink = lambda update: self.post(("update", update))  # noqa: E731
+
+        def start() -> None:
+            try:
+                job_type.start(sink)
+            except Exception as exc:  # noqa: BLE001 - its jobs fail to start, with this reason
+                self._start_errors[kind] = exc.message if isinstance(exc, CCError) else f"{type(exc).__name__}: {exc}"
         if job_type.blocking:
             self._workers[kind] = _Worker(job_type, self.post)
-            self._workers[kind].call(lambda: job_type.start(sink))
+            self._workers[kind].call(start)
         else:
-            job_type.start(sink)
+            start()
 
-    def _call(self, kind: str, task: Callable[[JobType], None]) -> None:
+    def _call(self, kind: str, task: Callable[[JobType], None], what: str = "call",
+              jobs: Optional[list[tuple[str, int]]] = None) -> None:
+        """Run ``task`` with the job type (on its worker when it blocks); when it raises, the failure is handled
+        as ``what`` (check, logs, cancel) for ``jobs`` (name, attempt): see :meth:`_on_job_type_error`."""
         self._start_type(kind)
         job_type = self.job_types[kind]
         if job_type.blocking:
-            self._workers[kind].call(lambda: task(job_type))
+            def guarded() -> None:
+                try:
+                    task(job_type)
+                except Exception as exc:  # noqa: BLE001 - handed to the engine's thread, never lost
+                    self.post(("job-type-error", kind, what, jobs or [], exc))
+            self._workers[kind].call(guarded)
         else:
             task(job_type)
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -400,11 +399,13 @@ class SSHJobType(JobType):
 
 
 def _write_at(path: Path, offset: int, data: bytes) -> None:
-    """Put ``data`` into the local copy of a log at ``offset`` (writing the same bytes twice is harmless)."""
+    """Put ``data`` into the local copy of a log at ``offset`` (writing the same bytes twice is harmless). Plain
+    seek and write: ``os.pwrite`` does not exist on Windows."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT
-    descriptor = os.open(path, flags, 0o644)
     try:
-        os.pwrite(descriptor, data, offset)
-    finally:
-        os.close(descriptor)
+        handle = open(path, "r+b")
+    except FileNotFoundError:
+        handle = open(path, "wb")
+    with handle:
+        handle.seek(offset)
+        handle.write(data)

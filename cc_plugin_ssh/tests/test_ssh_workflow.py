@@ -69,3 +69,19 @@ def test_a_host_limit_keeps_jobs_on_that_host_one_at_a_time(home: Path, tmp_path
     assert wf.run(timeout=60) is RunState.DONE
     events = [line.split() for line in spans.read_text().splitlines()]
     assert [kind for kind, _ in events] == ["start", "end", "start", "end"]  # never two at once
+
+
+def test_logs_are_kept_without_os_pwrite(home: Path, tmp_path: Path, sshd: SSHServer,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no os.pwrite: the fetched log is written all the same and the run ends."""
+    import os
+
+    monkeypatch.delattr(os, "pwrite", raising=False)
+    wf = Workflow("no-pwrite", directory=tmp_path)
+    wf.add_job("remote", kind="ssh", host=sshd.alias,
+               command="echo first; echo '# cc progress=60 msg=\"half\"'; echo last",
+               options={"remote_root": str(tmp_path / "remote")})
+    assert wf.run(timeout=60) is RunState.DONE
+    job = wf.status()["jobs"][0]
+    assert (job["state"], job["message"]) == ("done", "half")
+    assert Path(job["log_path"]).read_text() == "first\n# cc progress=60 msg=\"half\"\nlast\n"
