@@ -103,6 +103,7 @@ class LogRequest:
     handle: Handle
     log_path: Path
     offset: int
+    final: bool = False   # the job has ended: a last line without a newline is complete too
 
 
 @dataclass(frozen=True)
@@ -238,13 +239,16 @@ def read_log_files(requests: Sequence[LogRequest]) -> list[LogChunk]:
 
 
 def read_log_file(request: LogRequest, limit: int = 4 << 20) -> LogChunk:
-    """Read a local log file from ``request.offset`` up to the last complete line (at most ``limit`` bytes)."""
+    """Read a local log file from ``request.offset`` up to the last complete line (at most ``limit`` bytes; for an
+    ended job's ``final`` request, up to the end)."""
     try:
         with open(request.log_path, "rb") as handle:
             handle.seek(request.offset)
             data = handle.read(limit)
     except FileNotFoundError:
         return LogChunk(request.key, b"", request.offset)
+    if request.final:
+        return LogChunk(request.key, data, request.offset + len(data))
     end = data.rfind(b"\n")
     if end < 0:
         return LogChunk(request.key, b"", request.offset) if len(data) < limit else \

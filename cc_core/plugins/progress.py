@@ -13,7 +13,7 @@ import re
 import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, Optional, Sequence
+from typing import Callable, ClassVar, Iterator, Optional, Sequence
 
 from cc_core.plugins.hookspecs import hookimpl
 
@@ -111,39 +111,71 @@ class CloudmeshProgressParser(_PrefixParser):
     prefix = "# cloudmesh "
 
 
+ALL_FIELDS = ("progress", "status", "message")
+
+
 class LineScanner:
-    """Applies parsers to log chunks; returns the last report a chunk holds (the last line wins)."""
+    """Applies parsers to log chunks; returns the last report a chunk holds (the last line wins).
+
+    A chunk is read from its end: lines are found by looking for the parsers' needles (never by splitting the
+    chunk into lines), and the scan stops as soon as the fields asked for are known. A million-line log costs
+    one pass of ``bytes.rfind``, not a million parses.
+    """
 
     def __init__(self, parsers: Sequence[ProgressParser]) -> None:
         self.parsers = list(parsers)
         self.needles = tuple({needle for p in self.parsers for needle in p.needles})
         self._any_line = any(not p.needles for p in self.parsers)
 
-    def last_report(self, data: bytes) -> Optional[ProgressReport]:
+    def last_report(self, data: bytes, fields: Sequence[str] = ALL_FIELDS) -> Optional[ProgressReport]:
+        """The merged report of the chunk's progress lines: each of ``fields`` from the last line that gives it
+        (other values from the lines read until those were all known)."""
         if not data:
             return None
         if not self._any_line and not any(n in data for n in self.needles):
             return None
-        merged: Optional[ProgressReport] = None
-        for raw in data.splitlines():
-            if not self._any_line and not any(n in raw for n in self.needles):
-                continue
+        found: dict[str, object] = {}
+        values: dict[str, str] = {}
+        seen = False
+        for raw in self._lines_from_end(data):
             line = raw.decode("utf-8", "replace")
             for parser in self.parsers:
                 report = parser.parse(line)
-                if report is not None:
-                    merged = report if merged is None else _merge(merged, report)
-                    break
-        return merged
+                if report is None:
+                    continue
+                seen = True
+                for name in ALL_FIELDS:
+                    value = getattr(report, name)
+                    if name not in found and value is not None and value != "":
+                        found[name] = value
+                values = {**report.values, **values}
+                break
+            if all(name in found for name in fields):
+                break
+        if not seen:
+            return None
+        progress = found.get("progress")
+        return ProgressReport(progress=float(progress) if isinstance(progress, (int, float)) else None,
+                              status=found.get("status"), message=found.get("message"),  # type: ignore[arg-type]
+                              values=values)
 
-
-def _merge(old: ProgressReport, new: ProgressReport) -> ProgressReport:
-    return ProgressReport(
-        progress=new.progress if new.progress is not None else old.progress,
-        status=new.status or old.status,
-        message=new.message or old.message,
-        values={**old.values, **new.values},
-    )
+    def _lines_from_end(self, data: bytes) -> Iterator[bytes]:
+        """The chunk's lines that may hold a report, last first."""
+        end = len(data)
+        while end > 0:
+            if self._any_line:
+                at = end - 1 if data[end - 1:end] == b"\n" else end
+                start = data.rfind(b"\n", 0, at) + 1
+                yield data[start:at]
+                end = start
+                continue
+            at = max(data.rfind(needle, 0, end) for needle in self.needles)
+            if at < 0:
+                return
+            start = data.rfind(b"\n", 0, at) + 1
+            stop = data.find(b"\n", at, end)
+            yield data[start:stop if stop >= 0 else end]
+            end = start
 
 
 @hookimpl

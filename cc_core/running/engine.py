@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
@@ -42,6 +42,8 @@ from cc_core.states import JobState, RunState, can_move
 from cc_core.store.base import JobRecord, RunRecord, StatusStore, Transition
 
 REQUEST_POLL = 0.25   # seconds between looks at the store for requests from other processes
+_SHOWN = ("progress", "message")   # what the engine keeps of a job's progress lines
+_FINAL_READS = 100_000            # a bound on the reads of an ended job's log (each reads up to its job type's limit)
 _EXIT_REASONS = {126: "the script could not be executed (is its exec bit set? is its interpreter right?)",
                  127: "command or interpreter not found"}
 
@@ -321,6 +323,8 @@ class Engine:
             elif kind == "logs":
                 self._on_logs(message[1])
                 self._workers[message[2]].logs_busy = False
+            elif kind == "log-part":
+                self._on_logs([message[1]])
             elif kind == "final":
                 self._on_final_logs(*message[1:])
             elif kind == "found":
@@ -782,25 +786,22 @@ class Engine:
                 self._dirty[job.name] = job.record
             self._move(job, JobState.RUNNING)
             return
-        # The job ended: read the rest of its log first, so its last progress line counts.
+        # The job ended: read the rest of its log first (to its end, however long), so its last progress line
+        # counts.
         job.finishing = True
         kind = job.record.kind
-        request = self._log_request(job)
+        request = replace(self._log_request(job), final=True)
         job_type = self.job_types[kind]
         if job_type.blocking:
             def final(jt: JobType) -> None:
-                try:
-                    chunks = jt.read_logs([request])
-                except Exception:  # noqa: BLE001 - the end state matters more than the last log lines
-                    chunks = []
-                self.post(("final", update, chunks))
+                for chunk in _rest_of_log(jt, request):
+                    self.post(("log-part", chunk))
+                self.post(("final", update, []))
             self._call(kind, final)
         else:
-            try:
-                chunks = job_type.read_logs([request])
-            except Exception:  # noqa: BLE001 - the end state matters more than the last log lines
-                chunks = []
-            self._on_final_logs(update, chunks)
+            for chunk in _rest_of_log(job_type, request):
+                self._on_logs([chunk])
+            self._on_final_logs(update, [])
 
     def _on_final_logs(self, update: JobUpdate, chunks: list[LogChunk]) -> None:
         job = self.jobs[update.key]
@@ -858,7 +859,7 @@ class Engine:
             record = job.record
             record.log_offset = chunk.offset
             self._dirty[job.name] = record
-            report = self.scanner.last_report(chunk.data)
+            report = self.scanner.last_report(chunk.data, _SHOWN)
             if report is not None and (report.progress != record.progress or report.message != record.message):
                 if report.progress is not None:
                     record.progress = report.progress
@@ -1202,3 +1203,18 @@ class Engine:
 
     def records(self) -> Iterator[JobRecord]:
         return (j.record for j in self.jobs.values())
+
+
+def _rest_of_log(job_type: JobType, request: LogRequest) -> Iterator[LogChunk]:
+    """An ended job's log from ``request.offset`` to its end, one read after the other (a read returns at most the
+    job type's limit). A failing read ends it: the job's end matters more than its last lines."""
+    for _ in range(_FINAL_READS):
+        try:
+            chunks = job_type.read_logs([request])
+        except Exception:  # noqa: BLE001
+            return
+        chunk = next((c for c in chunks if c.key == request.key), None)
+        if chunk is None or chunk.offset <= request.offset:
+            return
+        yield chunk
+        request = replace(request, offset=chunk.offset)
