@@ -84,7 +84,8 @@ class HostConnection:
             if self._last_error is not None and now < self._retry_at:
                 wait = self._retry_at - now
                 error = self._last_error
-                raise type(error)(f"{_bare(error)} (next try in {wait:.1f} s)", host=error.host, hint=error.hint)
+                raise type(error)(f"{bare_message(error)} (next try in {wait:.1f} s)", host=error.host,
+                                  hint=error.hint)
             return self._connect()
 
     def _connect(self) -> paramiko.Transport:
@@ -165,7 +166,7 @@ class HostConnection:
             except _Dropped as exc:
                 self.drop()
                 if attempt == tries:
-                    raise connection_lost(self.target, what, exc.__cause__ or exc) from None
+                    raise connection_lost(self.target, what, exc.__cause__ or exc, sent=False) from None
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 self.drop()
                 if not idempotent or attempt == tries:
@@ -240,11 +241,13 @@ class HostConnection:
             yield self._sftp
 
 
-def _bare(error: JobTypeError) -> str:
-    """An error's message without the ``host '...': `` prefix and without an earlier "next try" note."""
+def bare_message(error: JobTypeError) -> str:
+    """An error's message without its ``job '...', host '...': `` prefix and without a "next try" note."""
     text = error.message
-    if error.host and text.startswith(f"host '{error.host}': "):
-        text = text[len(f"host '{error.host}': "):]
+    parts = ([f"job '{error.job}'"] if error.job else []) + ([f"host '{error.host}'"] if error.host else [])
+    prefix = ", ".join(parts) + ": " if parts else ""
+    if prefix and text.startswith(prefix):
+        text = text[len(prefix):]
     return text.split(" (next try in ")[0]
 
 

@@ -25,12 +25,23 @@ class HostUnavailable(JobTypeError):
     """The host cannot be used right now (unreachable, refused, dropped); trying again later may work."""
 
     permanent = False
+    nothing_sent = False
+    """``True`` when no command reached the host (no connection could be made): whatever was asked surely did not
+    happen there. ``False`` when the connection dropped while a command ran: it may have run."""
+
+
+class HostUnreachable(HostUnavailable):
+    """No connection could be made (refused, timed out, no route, a pause after such a failure): nothing was
+    sent."""
+
+    nothing_sent = True
 
 
 class HostRefused(HostUnavailable):
     """The host answered but refused us (authentication, host key): trying again will not help by itself."""
 
     permanent = True
+    nothing_sent = True
 
 
 def with_job(error: JobTypeError, job: Optional[str]) -> JobTypeError:
@@ -71,7 +82,7 @@ def connect_error(exc: BaseException, target: HostTarget, address: str, user: st
             hint=f"check the key cc offers (IdentityFile in {target.config_label}, keys in the agent: `ssh-add -l`) "
                  f"and that its public key is in ~/.ssh/authorized_keys of '{user}' on the host; {try_it}")
     if isinstance(exc, socket.gaierror):
-        return HostUnavailable(
+        return HostUnreachable(
             f"host unreachable: cannot resolve the name '{address.split(':')[0]}' ({exc.strerror or exc})",
             host=host,
             hint=f"give the host a 'Host {target.host}' entry with its HostName in {target.config_label}, or fix "
@@ -84,16 +95,17 @@ def connect_error(exc: BaseException, target: HostTarget, address: str, user: st
         why = exc.strerror or str(exc) or type(exc).__name__
     else:
         why = str(exc) or type(exc).__name__
-    return HostUnavailable(
+    return HostUnreachable(
         f"host unreachable: cannot connect to {address} ({why})",
         host=host,
         hint=f"is the host up and its sshd running? Check HostName, Port and ProxyJump in {target.config_label}; "
              f"{try_it}")
 
 
-def connection_lost(target: HostTarget, what: str, exc: BaseException) -> HostUnavailable:
+def connection_lost(target: HostTarget, what: str, exc: BaseException, sent: bool = True) -> HostUnavailable:
+    """The connection dropped while ``what``; ``sent=False`` when it was gone before the command went out."""
     detail = str(exc) or type(exc).__name__
-    return HostUnavailable(f"the connection dropped while {what} ({detail})", host=target.label,
+    return (HostUnavailable if sent else HostUnreachable)(f"the connection dropped while {what} ({detail})", host=target.label,
                            hint="cc reconnects by itself; if this keeps happening, check the network to the host")
 
 

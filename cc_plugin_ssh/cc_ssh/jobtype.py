@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, TypeVar
@@ -27,8 +28,8 @@ from cc_core.plugins.jobtype import ActiveJob, Handle, JobType, JobTypeContext, 
 from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_ssh.batch import LogRead, RemoteStatus, cancel_script, logs_script, parse_logs, parse_status, status_script
-from cc_ssh.connection import HostConnection
-from cc_ssh.failures import disk_full, is_disk_full, with_job
+from cc_ssh.connection import FIRST_PAUSE, CommandTimeout, HostConnection, bare_message
+from cc_ssh.failures import HostUnavailable, disk_full, is_disk_full, with_job
 from cc_ssh.job_folder import (find_script, folder_of, launch_script, parse_launch, parse_prepare,
                                prepare_script)
 from cc_ssh.pool import POOL, ConnectionPool
@@ -146,6 +147,30 @@ class SSHJobType(JobType):
                f"{launch.job.name}:{launch.attempt}"
 
     def submit(self, launch: Launch) -> Handle:
+        """Submit, trying again while the host cannot be reached, for up to the ssh option ``reconnect_window``.
+        Sending the submission again is always safe: making the job folder finds an attempt launched there
+        already (its ``cc.owner``), so nothing starts twice."""
+        settings = self.settings(launch.job)
+        started = time.monotonic()
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                return self._submit_once(launch)
+            except (HostUnavailable, CommandTimeout) as exc:
+                waited = time.monotonic() - started
+                remaining = settings.reconnect_window - waited
+                if getattr(exc, "permanent", False) or remaining <= 0:
+                    if waited < 0.1:
+                        raise
+                    raise type(exc)(f"{bare_message(exc)} (tried for {waited:.0f} s)", job=exc.job,
+                                    host=exc.host, hint=exc.hint) from None
+                log.warning("%s; submitting again in %.1f s", bare_message(exc), min(pause, remaining))
+                time.sleep(min(pause, remaining))
+                pause = min(pause * 2, settings.reconnect_backoff_max)
+                connection, _ = self._job_connection(launch.job)
+                connection.retry_now()
+
+    def _submit_once(self, launch: Launch) -> Handle:
         job = launch.job
         connection, settings = self._job_connection(job)
         host = connection.target.label

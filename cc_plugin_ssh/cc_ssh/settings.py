@@ -39,12 +39,15 @@ class SSHSettings(BaseModel):
     """Seconds between SIGTERM and SIGKILL when a job is cancelled."""
     reconnect_backoff_max: float = Field(default=30.0, gt=0)
     """The longest wait between two attempts to reconnect to a host that dropped."""
+    reconnect_window: float = Field(default=60.0, ge=0)
+    """How long a job's submission is tried again while its host cannot be reached (0: not at all)."""
     environments: Optional[str] = None
     """The environment cache folder on the host (default ``~/.cc/envs``; docs/environments.md)."""
     conda_root: Optional[Union[str, list[str]]] = None
     """Where conda installations are looked for first on the host (``conda: NAME``)."""
 
-    @field_validator("connect_timeout", "command_timeout", "kill_grace", "reconnect_backoff_max", mode="before")
+    @field_validator("connect_timeout", "command_timeout", "kill_grace", "reconnect_backoff_max", "reconnect_window",
+                     mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)

@@ -226,3 +226,44 @@ def test_a_cancel_the_host_missed_is_sent_once_it_answers(own_sshd, remote_facto
     own_sshd.start()
     assert remote.wait_end(job)["unstoppable"].state is JobState.KILLED
     assert alive(remote.shell, [int(job.handle["pid"])]) == []
+
+
+def test_a_submission_while_sshd_is_down_goes_through_once_it_is_back(own_sshd, remote_factory, caplog) -> None:
+    import logging
+    import threading
+
+    from cc_core.testing.polling import wait_for
+
+    remote = remote_factory(own_sshd, reconnect_window=60)
+    own_sshd.stop()
+    caplog.set_level(logging.WARNING, logger="cc_ssh")
+    result: dict[str, object] = {}
+
+    def submit() -> None:
+        try:
+            result["job"] = remote.submit("patient", command=f"echo ran >> {remote.root}/ran.txt")
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            result["error"] = exc
+    thread = threading.Thread(target=submit)
+    thread.start()
+    wait_for(lambda: "submitting again" in caplog.text, timeout=20, what="a failed try of the submission")
+    own_sshd.start()
+    thread.join(60)
+    assert "error" not in result, result.get("error")
+    job = result["job"]
+    assert remote.wait_end(job)["patient"].state is JobState.DONE
+    assert (remote.root / "ran.txt").read_text() == "ran\n"   # it ran once
+
+
+def test_a_submission_gives_up_after_the_reconnect_window(own_sshd, remote_factory) -> None:
+    from cc_core.errors import JobTypeError
+
+    remote = remote_factory(own_sshd, reconnect_window=1.5)
+    own_sshd.stop()
+    started = time.monotonic()
+    with pytest.raises(JobTypeError) as caught:
+        remote.submit("hopeless", command="true")
+    assert time.monotonic() - started >= 1.0
+    message = str(caught.value)
+    assert "job 'hopeless'" in message and "host unreachable" in message and "(tried for" in message
+    assert "next try in" not in message
