@@ -32,3 +32,29 @@ def open_store(registry: Optional["Registry"] = None, home: Optional[Path] = Non
     home = home or cc_home()
     home.mkdir(parents=True, exist_ok=True)
     return registry.stores.get("sqlite").open(str(home / "cc.db"))
+
+
+def home_id(home: Optional[Path] = None) -> str:
+    """A random id of this CC_HOME, made on first use and kept in ``$CC_HOME/id``: names cc gives things outside
+    (SLURM job names) carry it, so two CC_HOMEs whose run ids are the same never take each other's jobs."""
+    home = home or cc_home()
+    path = home / "id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    import secrets
+
+    home.mkdir(parents=True, exist_ok=True)
+    draft = home / f".id.{os.getpid()}.{secrets.token_hex(4)}"
+    draft.write_text(secrets.token_hex(8) + "\n")
+    try:
+        os.link(draft, path)   # atomic, and only if no other process made it first
+    except FileExistsError:
+        pass
+    except OSError:            # a file system without hard links: the first to rename wins, near enough
+        if not path.exists():
+            os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+    return path.read_text().strip()

@@ -8,6 +8,7 @@ when SLURM has forgotten the job.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import sys
@@ -42,9 +43,14 @@ class JobFiles:
         return name if PurePosixPath(name).is_absolute() else str(PurePosixPath(self.folder) / name)
 
 
-def slurm_job_name(launch: Launch) -> str:
-    """The SLURM job name of an attempt; unique per run, job and attempt, so a lost submission can be found."""
-    return f"cc.{launch.run_id}.{launch.job.name}.{launch.attempt}"
+def slurm_job_name(launch: Launch, home: Path) -> str:
+    """The SLURM job name of an attempt, ``cc.<run>.<job>.<attempt>.<tag>``: unique per run, job and attempt, and
+    through the tag per CC_HOME (``home``) and run folder, so a lost submission can be found again and no other
+    CC_HOME's job (whose run ids start at 1 too) is ever taken for it."""
+    from cc_core.home import home_id
+
+    tag = hashlib.sha256(f"{home_id(home)}:{launch.job_dir.parent}".encode()).hexdigest()[:10]
+    return f"cc.{launch.run_id}.{launch.job.name}.{launch.attempt}.{tag}"
 
 
 def plan_files(launch: Launch, options: SlurmOptions, remote: bool) -> JobFiles:
@@ -133,14 +139,14 @@ def workdir_line(launch: Launch, files: JobFiles) -> str:
     return f"cd {shlex.quote(str(path))}"
 
 
-def batch_script(launch: Launch, options: SlurmOptions, files: JobFiles,
+def batch_script(launch: Launch, options: SlurmOptions, files: JobFiles, name: str,
                  dependency: Optional[str] = None) -> str:
-    """The text of the batch script for one attempt."""
+    """The text of the batch script for one attempt (``name``: its :func:`slurm_job_name`)."""
     job = launch.job
     log = _directive_path(files.log)
     lines = [
         "#!/bin/bash",
-        f"#SBATCH --job-name={slurm_job_name(launch)}",
+        f"#SBATCH --job-name={name}",
         f"#SBATCH --output={log}",
         f"#SBATCH --error={log}",
         "#SBATCH --open-mode=append",

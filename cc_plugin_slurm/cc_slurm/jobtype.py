@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import threading
 import time
 from collections import Counter
@@ -25,6 +24,9 @@ from cc_core.plugins.jobtype import ActiveJob, Handle, JobType, JobTypeContext, 
 from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_slurm.batch_script import JobFiles, batch_script, plan_files, slurm_job_name, test_script
+from cc_slurm.submission import (FIRST_PAUSE, LONGEST_PAUSE, Submission, controller_unreachable, may_pass,
+                                 sbatch_said)
+from cc_core.workflow.line_ends import warn_windows_line_ends, write_for_linux
 from cc_slurm.login_host import LoginHost, login_host, shell_path
 from cc_slurm.options import SlurmOptions, parse_options
 from cc_slurm.queue import ControllerUnreachable, SlurmQueue
@@ -52,6 +54,7 @@ class SlurmJobType(JobType):
         self._hosts: dict[tuple[str, str, str], LoginHost] = {}
         self._reported: dict[tuple[str, int, str], tuple[JobState, Optional[str]]] = {}
         self._tested: dict[tuple[str, str], Optional[str]] = {}
+        self._gave_up: set[str] = set()   # login hosts whose SLURM could not be asked within reconnect_window
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------- options
@@ -113,6 +116,10 @@ class SlurmJobType(JobType):
             if problems:
                 return problems
         problem = self._test_only(host, options, job.timeout)
+        if job.script and not problem:
+            script = Path(os.path.expanduser(job.script))
+            warn_windows_line_ends(script if script.is_absolute() else workflow_dir / script, job.name,
+                                   host.label, job.script)
         return [problem] if problem else []
 
     def _test_only(self, host: LoginHost, options: SlurmOptions, timeout: Optional[float]) -> Optional[str]:
@@ -122,12 +129,33 @@ class SlurmJobType(JobType):
         if key in self._tested:
             return self._tested[key]
         marker = "CC_SLURM_TEST_EOF"
-        self.calls["sbatch"] += 1
-        try:
-            result = host.run(f"sbatch --test-only <<'{marker}'\n{script}{marker}\n", env=options.slurm_env,
-                              timeout=options.command_timeout)
-        except JobTypeError as exc:
-            problem: Optional[str] = f"could not ask SLURM on {host.label} about this job: {exc.message}"
+        started = time.monotonic()
+        pause = FIRST_PAUSE
+        while True:   # right after a controller restart, or a blip of the login host: ask again for a while
+            self.calls["sbatch"] += 1
+            try:
+                result = host.run(f"sbatch --test-only <<'{marker}'\n{script}{marker}\n", env=options.slurm_env,
+                                  timeout=options.command_timeout)
+                said = result.stderr or result.stdout
+                passing = result.exit_code != 0 and (controller_unreachable(said) or (
+                    "node configuration is not available" in said and self._nodes_registering(host, options)))
+            except JobTypeError as exc:
+                error: Optional[JobTypeError] = exc
+                passing = may_pass(exc)
+            else:
+                error = None
+            window = 0.0 if host.label in self._gave_up else options.reconnect_window
+            remaining = window - (time.monotonic() - started)
+            if not passing or remaining <= 0:
+                if passing:
+                    self._gave_up.add(host.label)   # the other jobs of this host are not kept waiting again
+                break
+            log.warning("SLURM on %s could not be asked about a job yet; asking again in %.1f s", host.label,
+                        min(pause, remaining))
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, LONGEST_PAUSE)
+        if error is not None:
+            problem: Optional[str] = f"could not ask SLURM on {host.label} about this job: {error.message}"
         else:
             if result.exit_code == 127:
                 problem = (f"sbatch is not installed on {host.label}; run cc on the cluster's login node or "
@@ -136,18 +164,28 @@ class SlurmJobType(JobType):
                 asked = ", ".join(line.removeprefix("#SBATCH ").removeprefix("--")
                                   for line in options.directive_lines(timeout))
                 problem = (f"SLURM on {host.label} cannot run this job as asked "
-                           f"({asked or 'no resources given'}): {_sbatch_said(result.stderr or result.stdout)}")
+                           f"({asked or 'no resources given'}): {sbatch_said(result.stderr or result.stdout)}")
             else:
                 problem = None
-        self._tested[key] = problem
+        if error is None and not passing:
+            self._tested[key] = problem   # an answer of SLURM's; "could not ask" is asked again next time
         return problem
+
+    def _nodes_registering(self, host: LoginHost, options: SlurmOptions) -> bool:
+        """Whether slurmctld has just started and still waits for nodes to register (their state is ``unknown``):
+        until they have, it refuses every request as "Requested node configuration is not available"."""
+        try:
+            result = host.run("sinfo -h -o %T", env=options.slurm_env, timeout=options.command_timeout)
+        except JobTypeError:
+            return False
+        return result.exit_code == 0 and any(line.strip().startswith("unknown") for line in result.stdout.splitlines())
 
     # ------------------------------------------------------------------------------------------- submit
     def show_script(self, launch: Launch) -> Optional[str]:
         options = self.options(launch.job)
         host = self.host_for(launch.job, options)
         files = plan_files(launch, options, remote=not host.is_local)
-        return batch_script(launch, options, files)
+        return batch_script(launch, options, files, slurm_job_name(launch, self.context.home))
 
     def submit(self, launch: Launch) -> Handle:
         return self.submit_after(launch, [])
@@ -173,28 +211,19 @@ class SlurmJobType(JobType):
                 raise JobTypeError("a SLURM dependency needs its parents on the same cluster", job=job.name,
                                    host=job.host)
             dependency = "afterok:" + ":".join(ids)
-        text = batch_script(launch, options, files, dependency)
+        name = slurm_job_name(launch, self.context.home)
+        text = batch_script(launch, options, files, name, dependency)
         launch.job_dir.mkdir(parents=True, exist_ok=True)
         local_batch = launch.job_dir / files.batch
-        local_batch.write_text(text)
-        folder = shell_path(files.folder)
+        write_for_linux(local_batch, text)
         if not host.is_local:
             missing = missing_inputs(job, launch.workflow_dir)
             if missing:
                 raise JobTypeError("; ".join(missing), job=job.name, host=host.label,
                                    hint="inputs are files on this machine, relative to the workflow file's folder")
-            host.stage(files.folder, [(local_batch, files.batch), *((Path(a), b) for a, b in files.staged)], job,
-                       launch.workflow_dir)
-        command = f"cd {folder} && sbatch --parsable {shlex.quote(files.batch)} && pwd"
-        self.calls["sbatch"] += 1
-        result = host.run(command, env=options.slurm_env, timeout=options.command_timeout)
-        lines = result.stdout.strip().splitlines()
-        if result.exit_code != 0 or len(lines) < 2 or not lines[0].split(";")[0].strip().isdigit():
-            raise JobTypeError(f"sbatch refused the job: {_sbatch_said(result.stderr or result.stdout)}",
-                               job=job.name, host=host.label,
-                               hint=f"the batch script is {local_batch}; `ccw show-script` prints it")
-        job_id = lines[0].split(";")[0].strip()
-        return self._handle(job, options, files, job_id, lines[-1].strip(), slurm_job_name(launch))
+        sbatch = Submission(host, options, self.calls, job, files, name, local_batch, launch.workflow_dir)
+        job_id, folder = sbatch.submit()
+        return self._handle(job, options, files, job_id, folder, name)
 
     def _handle(self, job: JobSpec, options: SlurmOptions, files: JobFiles, job_id: str, folder: str,
                 name: str) -> Handle:
@@ -220,11 +249,12 @@ class SlurmJobType(JobType):
         options = self.options(launch.job)
         host = self.host_for(launch.job, options)
         queue = SlurmQueue(host, self.calls, options.command_timeout)
-        name = slurm_job_name(launch)
+        name = slurm_job_name(launch, self.context.home)
+        files = plan_files(launch, options, remote=not host.is_local)
         job_id: Optional[str] = None
         for pause in (2.0, 5.0, 0.0):  # slurmctld may be restarting; the job must not be submitted twice
             try:
-                job_id = queue.find_by_name(name, options.slurm_env)
+                job_id = queue.find_by_name(name, options.slurm_env, files.folder)
                 break
             except ControllerUnreachable:
                 if not pause:
@@ -232,7 +262,6 @@ class SlurmJobType(JobType):
                 time.sleep(pause)
         if job_id is None:
             return None
-        files = plan_files(launch, options, remote=not host.is_local)
         return self._handle(launch.job, options, files, job_id, files.folder, name)
 
     # ------------------------------------------------------------------------------------------- follow
@@ -362,9 +391,3 @@ def _write_at(path: Path, offset: int, data: bytes) -> None:
     with open(path, "r+b" if path.exists() else "wb") as handle:
         handle.seek(offset)
         handle.write(data)
-
-
-def _sbatch_said(text: str) -> str:
-    lines = [line.removeprefix("sbatch: ").removeprefix("error: ").strip() for line in text.strip().splitlines()]
-    said = "; ".join(line for line in lines if line)
-    return said[:600] or "no message"

@@ -25,6 +25,18 @@ from cc_slurm.staging import workdir_there
 _SYSTEM_PATHS = ("/usr/sbin", "/sbin")
 
 
+class CommandTimedOut(JobTypeError):
+    """A command on the login host did not finish in time: it may have done its work."""
+
+    nothing_sent = False
+
+
+class CommandNotRun(JobTypeError):
+    """A command could not be started at all (fork failed, no shell): it surely did nothing."""
+
+    nothing_sent = True
+
+
 @dataclass(frozen=True)
 class CommandResult:
     exit_code: int
@@ -126,11 +138,11 @@ class LocalHost(LoginHost):
             done = subprocess.run(["/bin/bash", "-c", command], env=full, capture_output=True, text=True,
                                   timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise JobTypeError(f"'{_short(command)}' did not finish within {timeout:g} s",
+            raise CommandTimedOut(f"'{_short(command)}' did not finish within {timeout:g} s",
                                hint="the SLURM controller may be overloaded; raise the slurm option "
                                     "'command_timeout'") from None
         except OSError as exc:
-            raise JobTypeError(f"could not run '{_short(command)}': {exc}") from None
+            raise CommandNotRun(f"could not run '{_short(command)}': {exc}") from None
         return CommandResult(done.returncode, done.stdout, done.stderr)
 
     def put(self, local: Path, remote: str) -> None:

@@ -97,6 +97,9 @@ class SlurmOptions(BaseModel):
     cc to see them end; see docs/jobtypes/slurm.md."""
     command_timeout: float = Field(default=60.0, gt=0)
     """Seconds one SLURM command (or one command on the login host) may take."""
+    reconnect_window: float = Field(default=60.0, ge=0)
+    """How long a submission (and ``sbatch --test-only`` at validation) is tried again while the SLURM controller
+    or the login host cannot be reached (0: not at all)."""
     environments: Optional[str] = None
     """The environment cache folder, on the login host's file system shared with the compute nodes (default
     ``~/.cc/envs`` on a remote login host, ``$CC_HOME/envs`` here; docs/environments.md)."""
@@ -147,7 +150,7 @@ class SlurmOptions(BaseModel):
             return {str(k): str(v) for k, v in value.items()}
         return value
 
-    @field_validator("command_timeout", mode="before")
+    @field_validator("command_timeout", "reconnect_window", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)

@@ -7,6 +7,7 @@ Every SLURM command run is counted in :attr:`SlurmQueue.calls`, so the number of
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections import Counter
 from dataclasses import dataclass
@@ -122,27 +123,39 @@ class SlurmQueue:
             rows.setdefault(base, []).append((_first_word(state), None, exit_code, signal))
         return {job_id: _combine(job_id, tasks, source) for job_id, tasks in rows.items()}
 
-    def find_by_name(self, name: str, env: Mapping[str, str]) -> Optional[str]:
-        """The id of a job SLURM knows under ``name``: from ``squeue`` (queued, running, recently ended), else from
-        the last week of accounting or the job-completion log."""
-        code, out, err = self._run("squeue", f"squeue -h --states=all --name={shlex.quote(name)} -o %F", env)
+    def find_by_name(self, name: str, env: Mapping[str, str], folder: Optional[str] = None) -> Optional[str]:
+        """The id of a job of this user that SLURM knows under ``name`` (and, given ``folder``, submitted from that
+        folder): from ``squeue`` (queued, running, recently ended), else from the last week of accounting or the
+        job-completion log. Jobs of other users or from other folders are never taken."""
+        code, out, err = self._run(
+            "squeue", f"echo \"cc-user=$(id -un)\"; squeue -h --states=all --name={shlex.quote(name)} -o '%F|%u|%Z'",
+            env)
         if code != 0:
             raise ControllerUnreachable(f"squeue failed: {err.strip() or f'exit code {code}'}",
                                         host=self.host.label)
-        ids = sorted({line.strip() for line in out.splitlines() if line.strip()}, key=_id_order)
-        return ids[-1] if ids else self.accounting_by_name(name, env)
+        lines = out.splitlines()
+        user = lines[0].removeprefix("cc-user=").strip() if lines and lines[0].startswith("cc-user=") else ""
+        ids = set()
+        for line in lines[1:]:
+            job_id, owner, workdir = (line.split("|") + ["", "", ""])[:3]
+            if job_id.strip() and _is_ours(owner, workdir, user, folder):
+                ids.add(job_id.strip())
+        found = sorted(ids, key=_id_order)
+        return found[-1] if found else self.accounting_by_name(name, env, user, folder)
 
-    def accounting_by_name(self, name: str, env: Mapping[str, str]) -> Optional[str]:
-        """The id of the last job of the past week named ``name``, from accounting or the job-completion log."""
-        # The job-completion log does not filter by name itself: ask for the names too and pick.
-        query = f"-n -P -S now-7days --name={shlex.quote(name)} -o JobID,JobName"
+    def accounting_by_name(self, name: str, env: Mapping[str, str], user: str = "",
+                           folder: Optional[str] = None) -> Optional[str]:
+        """The id of the last job of the past week named ``name`` (of ``user``, from ``folder``, when given), from
+        accounting or the job-completion log."""
+        # The job-completion log filters neither by name nor by user itself: ask for them and pick.
+        query = f"-n -P -S now-7days --name={shlex.quote(name)} -o JobID,JobName,User,WorkDir"
         code, out, _ = self._run("sacct", f"sacct -X {query}", env)
         if code != 0:
             code, out, _ = self._run("sacct", f"sacct -c {query}", env)
         ids = set()
         for line in out.splitlines() if code == 0 else []:
-            job_id, _, job_name = line.partition("|")
-            if job_name.strip() == name:
+            job_id, job_name, owner, workdir = (line.split("|") + ["", "", "", ""])[:4]
+            if job_name.strip() == name and _is_ours(owner, workdir, user, folder):
                 ids.add(job_id.split("_", 1)[0].strip())
         found = sorted(ids, key=_id_order)
         return found[-1] if found else None
@@ -155,6 +168,21 @@ class SlurmQueue:
         if code != 0 and "Invalid job id" not in err and "already completing or completed" not in err:
             raise JobTypeError(f"scancel {' '.join(ids)} failed: {err.strip() or out.strip()}",
                                host=self.host.label)
+
+
+def _is_ours(owner: str, workdir: str, user: str, folder: Optional[str]) -> bool:
+    """A job SLURM lists belongs to this attempt: same user (sacct -c writes ``alice(1000)``) and, when known, the
+    folder the attempt is submitted from (a folder given with ``~/`` matches on what follows the home)."""
+    owner = owner.strip().split("(", 1)[0]
+    if user and owner and owner != user:
+        return False
+    if folder is None:
+        return True
+    workdir = workdir.strip().rstrip("/")
+    want = folder.rstrip("/")
+    if want.startswith("~"):
+        return workdir.endswith(want[1:]) and bool(want[1:])
+    return workdir == want or (os.path.exists(want) and os.path.realpath(workdir) == os.path.realpath(want))
 
 
 def _id_order(job_id: str) -> tuple[int, str]:

@@ -44,7 +44,7 @@ def test_every_resource_becomes_a_directive(tmp_path: Path, slurm: SlurmJobType)
         assert line in lines, f"{line!r} missing from:\n{script}"
     assert lines[0] == "#!/bin/bash"
     assert f"#SBATCH --output={launch.log_path}" in lines
-    assert "#SBATCH --job-name=cc.7.train.1" in lines
+    assert "#SBATCH --job-name=cc.7.train.1." in lines[1]
     # The setup runs before the job, in the job's folder.
     assert lines.index("module load cuda/12") < lines.index("sh -c nvidia-smi")
     assert "export CC_JOB=train" in lines

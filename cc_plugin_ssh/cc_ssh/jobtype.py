@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from cc_ssh.job_folder import (find_script, folder_of, launch_script, parse_laun
 from cc_ssh.pool import POOL, ConnectionPool
 from cc_ssh.remote import RemoteShell
 from cc_ssh.settings import SSHSettings, settings_for
+from cc_core.workflow.line_ends import warn_windows_line_ends
 from cc_core.workflow.staging import missing_inputs
 from cc_ssh.staging import fetch_outputs, split_plan, subfolders, upload_plan, workdir_of
 from cc_ssh.target import HostTarget, resolution_problem
@@ -121,6 +123,10 @@ class SSHJobType(JobType):
         if bad:
             problems.append(f"env names {', '.join(repr(b) for b in bad)} cannot be passed to a remote shell "
                             "(use letters, digits and '_', not starting with a digit)")
+        if job.script and not problems:
+            script = Path(os.path.expanduser(job.script))
+            warn_windows_line_ends(script if script.is_absolute() else workflow_dir / script, job.name, job.host,
+                                   job.script)
         return problems
 
     def environment_host(self, job: JobSpec) -> EnvironmentHost:

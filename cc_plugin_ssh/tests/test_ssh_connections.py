@@ -150,7 +150,7 @@ def test_a_changed_host_key_is_refused(sshd, remote_factory, tmp_path: Path) -> 
 def test_an_unreachable_host_is_named_with_the_way_out(sshd, remote_factory, tmp_path: Path) -> None:
     config = tmp_path / "ssh_config"
     config.write_text(sshd.ssh_config_text("nobody-home").replace(f"Port {sshd.port}", f"Port {free_port()}"))
-    remote = remote_factory(sshd, ssh_config=str(config))
+    remote = remote_factory(sshd, ssh_config=str(config), reconnect_window=1)   # tried again for 1 s, then given up
     started = time.monotonic()
     with pytest.raises(JobTypeError) as caught:
         remote.submit("stranded", host="nobody-home", command="true")
