@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cc_core.plugins.jobtype import JobTypeContext
+from cc_core.testing.sshd import SSHServer
 from cc_core.workflow.model import JobSpec
 from cc_ssh.jobtype import SSHJobType
 from cc_ssh.pool import POOL
@@ -59,7 +60,7 @@ def test_bad_options_are_problems(workflow: Path) -> None:
     found = problems(workflow, host="server1", options={"remote_rot": "/x"})
     assert found == ["unknown ssh option 'remote_rot' (known: ssh_config, accept_new_host_keys, "
                      "remote_root, connect_timeout, command_timeout, kill_grace, reconnect_backoff_max, "
-                     "environments, conda_root)"]
+                     "reconnect_window, environments, conda_root)"]
 
 
 def test_a_missing_config_file_is_a_problem(workflow: Path) -> None:
@@ -85,3 +86,29 @@ def test_an_ssh_job_without_a_host_is_a_problem(workflow: Path) -> None:
     found = problems(workflow)
     assert found == [f"an ssh job needs a host: give 'host:' as an alias from {workflow / 'ssh_config'} or as "
                      "user@server"]
+
+
+def test_a_script_with_windows_line_ends_is_warned_about(tmp_path: Path, sshd: SSHServer) -> None:
+    """ccw validate and ccw run warn about a CRLF script going to a Linux host (the run goes on)."""
+    import os
+    import subprocess
+
+    from cc_core.testing.polling import ccw_command
+
+    folder = tmp_path / "wf"
+    folder.mkdir()
+    (folder / "build.sh").write_bytes(b"true\r\n")
+    (folder / "clean.sh").write_bytes(b"echo clean\n")
+    (folder / "workflow.yaml").write_text(
+        f"name: crlf\njobs:\n"
+        f"  build: {{kind: ssh, host: {sshd.alias}, script: build.sh, options: {{remote_root: {tmp_path / 'r'}}}}}\n"
+        f"  clean: {{kind: ssh, host: {sshd.alias}, script: clean.sh, options: {{remote_root: {tmp_path / 'r'}}}}}\n")
+    env = {**os.environ, "CC_HOME": str(tmp_path / "home"), "CC_SSH_CONFIG": str(sshd.config_path)}
+    for command in ("validate", "run"):
+        done = subprocess.run(ccw_command(command, str(folder / "workflow.yaml")), capture_output=True, text=True,
+                              env=env, timeout=120)
+        warnings = [line for line in done.stderr.splitlines() if "Windows line ends" in line]
+        assert len(warnings) == 1, done.stderr
+        assert f"job 'build': script build.sh has Windows line ends (CRLF)" in warnings[0]
+        assert f"Linux host '{sshd.alias}'" in warnings[0] and "dos2unix build.sh" in warnings[0]
+    assert done.returncode == 1   # the shell on the host looks for a command 'true\r': the job fails, as warned
