@@ -43,6 +43,7 @@ from cc_core.store.base import JobRecord, RunRecord, StatusStore, Transition
 
 REQUEST_POLL = 0.25   # seconds between looks at the store for requests from other processes
 _SHOWN = ("progress", "message")   # what the engine keeps of a job's progress lines
+_LOG_EVENT_LIMIT = 16 << 20       # log bytes held as events between two emits, at most
 _FINAL_READS = 100_000            # a bound on the reads of an ended job's log (each reads up to its job type's limit)
 _EXIT_REASONS = {126: "the script could not be executed (is its exec bit set? is its interpreter right?)",
                  127: "command or interpreter not found"}
@@ -134,6 +135,7 @@ class Engine:
         self._next_logs: dict[str, float] = {}
         self._checks_failing_since: dict[str, float] = {}   # kind -> when its checks began to fail
         self._start_errors: dict[str, str] = {}             # kind -> why its start() failed
+        self._log_event_bytes = 0                           # log bytes in events not emitted yet
         self._next_request_poll = 0.0
         self._detach = False
         self.schedule_new = True   # False: follow what runs, start nothing new (used to kill an orphaned run)
@@ -351,7 +353,7 @@ class Engine:
         now = time.monotonic()
         job_type = self.job_types[kind]
         worker = self._workers.get(kind)
-        said = exc.message if isinstance(exc, CCError) else f"{type(exc).__name__}: {exc}"
+        said = _said(exc)
         if worker is not None and what in ("check", "call"):
             worker.check_busy = False
         if worker is not None and what in ("logs", "call"):
@@ -866,7 +868,9 @@ class Engine:
                 if report.message is not None:
                     record.message = report.message
                 self._events.append(JobProgress(self.run.id, now, job.name, record.progress, record.message))
-            if self.bus.active:
+            if self.bus.active and self._log_event_bytes < _LOG_EVENT_LIMIT:
+                # A huge log read at a job's end is not all held in memory as events: followers read the file.
+                self._log_event_bytes += len(chunk.data)
                 self._events.append(JobLog(self.run.id, now, job.name, chunk.data.decode("utf-8", "replace")))
 
     # ----------------------------------------------------------------------------------------------- polling
@@ -1144,7 +1148,7 @@ class Engine:
             try:
                 job_type.start(sink)
             except Exception as exc:  # noqa: BLE001 - its jobs fail to start, with this reason
-                self._start_errors[kind] = exc.message if isinstance(exc, CCError) else f"{type(exc).__name__}: {exc}"
+                self._start_errors[kind] = _said(exc)
         if job_type.blocking:
             self._workers[kind] = _Worker(job_type, self.post)
             self._workers[kind].call(start)
@@ -1196,6 +1200,7 @@ class Engine:
     def _emit(self) -> None:
         if self._events:
             events, self._events = self._events, []
+            self._log_event_bytes = 0
             self.bus.emit(events)
 
     def wait_stopped(self, timeout: Optional[float] = None) -> bool:
@@ -1218,3 +1223,8 @@ def _rest_of_log(job_type: JobType, request: LogRequest) -> Iterator[LogChunk]:
             return
         yield chunk
         request = replace(request, offset=chunk.offset)
+
+
+def _said(exc: BaseException) -> str:
+    """An exception in words: cc's own message, else its type and text."""
+    return exc.message if isinstance(exc, CCError) else f"{type(exc).__name__}: {exc}"

@@ -105,8 +105,9 @@ def connect_error(exc: BaseException, target: HostTarget, address: str, user: st
 def connection_lost(target: HostTarget, what: str, exc: BaseException, sent: bool = True) -> HostUnavailable:
     """The connection dropped while ``what``; ``sent=False`` when it was gone before the command went out."""
     detail = str(exc) or type(exc).__name__
-    return (HostUnavailable if sent else HostUnreachable)(f"the connection dropped while {what} ({detail})", host=target.label,
-                           hint="cc reconnects by itself; if this keeps happening, check the network to the host")
+    kind = HostUnavailable if sent else HostUnreachable
+    return kind(f"the connection dropped while {what} ({detail})", host=target.label,
+                hint="cc reconnects by itself; if this keeps happening, check the network to the host")
 
 
 def disk_full(target: HostTarget, folder: str, detail: str) -> JobTypeError:
