@@ -139,7 +139,7 @@ def test_resumed_run_follows_its_slurm_jobs(slurm_cluster: SlurmCluster, cc_home
     resumed = ccw(cc_home, "run", "--resume", str(run.run_id))
     jobs = {job["name"]: job for job in wf.status()["jobs"]}
     assert jobs["long"]["handle"]["job_id"] == job_id  # the same SLURM job, not a new submission
-    named = slurm_cluster.run("squeue", "-h", "--states=all", f"--name=cc.{run.run_id}.long.1", "-o", "%i")
+    named = slurm_cluster.run("squeue", "-h", "--states=all", f"--name={jobs['long']['handle']['name']}", "-o", "%i")
     assert named.stdout.split() == [job_id]
     assert (jobs["long"]["state"], jobs["long"]["exit_code"]) == ("failed", 3), resumed.stdout + resumed.stderr
     assert jobs["after"]["state"] == "skipped"
