@@ -122,6 +122,9 @@ class LoginHost(ABC):
     def close(self) -> None:
         """Let go of connections."""
 
+    def retry_now(self) -> None:
+        """The next command tries to reach the host at once, even within a pause after a failed connect."""
+
 
 class LocalHost(LoginHost):
     """This machine: commands run with ``bash -c``; files are read directly."""
@@ -300,6 +303,10 @@ class SSHLoginHost(LoginHost):
 
     def close(self) -> None:
         self._shell = None
+
+    def retry_now(self) -> None:
+        if self._shell is not None:
+            self._shell.connection.retry_now()
 
 
 def login_host(host: Optional[str], user: Optional[str] = None,

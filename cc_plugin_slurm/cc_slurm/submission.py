@@ -107,6 +107,7 @@ class Submission:
                         " (after looking whether SLURM has it)" if look_first else "")
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, LONGEST_PAUSE)
+            self.host.retry_now()
 
     def _sbatch(self) -> tuple[str, str]:
         command = f"cd {shell_path(self.files.folder)} && sbatch --parsable {shlex.quote(self.files.batch)} && pwd"

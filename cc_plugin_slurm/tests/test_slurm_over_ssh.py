@@ -114,3 +114,36 @@ def test_impossible_request_over_ssh(remote: Harness) -> None:
     assert len(problems) == 1 and "SLURM on cc-login cannot run this job as asked (cpus-per-task=400)" in problems[0]
     missing = remote.launch("needs", command="true", inputs=["nowhere.csv"])
     assert "input 'nowhere.csv' does not exist" in job_type.validate(missing.job, remote.env.workflow_dir)[0]
+
+
+def test_a_submission_while_the_login_host_is_away_goes_through_once_it_is_back(
+        remote: Harness, login_node: SSHServer, slurm_cluster: SlurmCluster, follow: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import threading
+
+    from cc_core.testing.polling import wait_for
+
+    caplog.set_level(logging.WARNING, logger="cc_slurm")
+    launch = remote.launch("patient", command="echo ran")
+    login_node.stop()
+    result: dict[str, Any] = {}
+
+    def submit() -> None:
+        try:
+            result["active"] = remote.submit(launch)
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            result["error"] = exc
+    thread = threading.Thread(target=submit)
+    thread.start()
+    try:
+        wait_for(lambda: "host unreachable" in caplog.text and "trying again" in caplog.text, timeout=30,
+                 what="a submission that could not reach the login host")
+    finally:
+        login_node.start()
+    thread.join(90)
+    assert "error" not in result, result.get("error")
+    active = result["active"]
+    assert follow(remote.env.job_type, [active], timeout=60)["patient"].state is JobState.DONE
+    named = slurm_cluster.run("squeue", "-h", "--states=all", f"--name={active.handle['name']}", "-o", "%F")
+    assert named.stdout.split() == [str(active.handle["job_id"])]   # submitted once
