@@ -24,6 +24,7 @@ from cc_core.environments.host import (DEFAULT_ROOT, EnvironmentHost, ShellEnvir
 from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
                              read_log_files)
+from cc_core.workflow.line_ends import warn_windows_line_ends
 from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_wsl.cli import (find_wsl, list_distributions, login_shell, run_wsl, windows_command_line, wsl_argv,
@@ -106,6 +107,10 @@ class WSLJobType(JobType):
                 problems.append("WSL has no installed distributions (install one: wsl --install -d Ubuntu)")
         except JobTypeError as exc:
             problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+        if job.script and not problems and not self._inside_wsl_only(job.script):
+            script = Path(os.path.expanduser(job.script))
+            warn_windows_line_ends(script if script.is_absolute() else workflow_dir / script, job.name,
+                                   "WSL", job.script)
         return problems
 
     def _inside_wsl_only(self, name: str) -> bool:

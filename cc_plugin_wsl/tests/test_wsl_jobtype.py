@@ -385,3 +385,19 @@ def test_what_a_job_leaves_behind_ends_with_it_unless_it_keeps_it(jobs: Jobs, wa
     finally:
         for pid in _named(marker):
             os.kill(pid, 9)
+
+
+def test_a_script_with_windows_line_ends_is_warned_about(jobs: Jobs, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from cc_core.workflow.model import JobSpec
+
+    caplog.set_level(logging.WARNING)
+    jobs.workflow_dir.mkdir(parents=True, exist_ok=True)
+    (jobs.workflow_dir / "crlf.sh").write_bytes(b"echo hi\r\n")
+    (jobs.workflow_dir / "lf.sh").write_bytes(b"echo hi\n")
+    for name in ("crlf.sh", "lf.sh"):
+        assert jobs.job_type.validate(JobSpec(name=name.split(".")[0], kind="wsl", script=name),
+                                      jobs.workflow_dir) == []
+    warned = [r.getMessage() for r in caplog.records if "Windows line ends" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith("warning: job 'crlf': script crlf.sh has Windows line ends")
