@@ -346,7 +346,8 @@ class SlurmJobType(JobType):
         for group in groups.values():
             host = self._handle_host(group[0].handle)
             reads = [(str(r.handle.get("log") or r.log_path), r.offset) for r in group]
-            for request, part in zip(group, host.read_from(reads, LOG_READ_LIMIT)):
+            ended = all(r.final for r in group)   # the last read of ended jobs takes a last line without newline
+            for request, part in zip(group, host.read_from(reads, LOG_READ_LIMIT, ended)):
                 if not host.is_local and part.data:
                     _write_at(request.log_path, request.offset, part.data)
                 chunks.append(LogChunk(request.key, part.data, part.offset))

@@ -112,8 +112,9 @@ class LoginHost(ABC):
         return []
 
     @abstractmethod
-    def read_from(self, reads: Sequence[tuple[str, int]], limit: int) -> list[FileRead]:
-        """Each file from its offset on, in one go (one command for a remote host)."""
+    def read_from(self, reads: Sequence[tuple[str, int]], limit: int, ended: bool = False) -> list[FileRead]:
+        """Each file from its offset on, in one go (one command for a remote host): whole lines only, unless the
+        files are complete (``ended``: the jobs writing them have ended)."""
 
     @abstractmethod
     def read_small(self, paths: Sequence[str]) -> dict[str, Optional[str]]:
@@ -156,7 +157,7 @@ class LocalHost(LoginHost):
     def get(self, remote: str, local: Path) -> None:
         self.put(Path(os.path.expanduser(remote)), str(local))
 
-    def read_from(self, reads: Sequence[tuple[str, int]], limit: int) -> list[FileRead]:
+    def read_from(self, reads: Sequence[tuple[str, int]], limit: int, ended: bool = False) -> list[FileRead]:
         out = []
         for path, offset in reads:
             try:
@@ -165,7 +166,7 @@ class LocalHost(LoginHost):
                     data = handle.read(limit)
             except OSError:
                 data = b""
-            out.append(whole_lines(data, offset, limit))
+            out.append(FileRead(data, offset + len(data)) if ended else whole_lines(data, offset, limit))
         return out
 
     def read_small(self, paths: Sequence[str]) -> dict[str, Optional[str]]:
@@ -270,7 +271,7 @@ class SSHLoginHost(LoginHost):
                 self.get(path, target)
         return missing
 
-    def read_from(self, reads: Sequence[tuple[str, int]], limit: int) -> list[FileRead]:
+    def read_from(self, reads: Sequence[tuple[str, int]], limit: int, ended: bool = False) -> list[FileRead]:
         if not reads:
             return []
         # One line of base64 per file, so any bytes survive the trip.
@@ -285,7 +286,7 @@ class SSHLoginHost(LoginHost):
                 data = base64.b64decode(encoded) if encoded else b""
             except ValueError:
                 data = b""
-            out.append(whole_lines(data, offset, limit))
+            out.append(FileRead(data, offset + len(data)) if ended else whole_lines(data, offset, limit))
         return out
 
     def read_small(self, paths: Sequence[str]) -> dict[str, Optional[str]]:

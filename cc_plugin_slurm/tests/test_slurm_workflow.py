@@ -144,3 +144,14 @@ def test_resumed_run_follows_its_slurm_jobs(slurm_cluster: SlurmCluster, cc_home
     assert (jobs["long"]["state"], jobs["long"]["exit_code"]) == ("failed", 3), resumed.stdout + resumed.stderr
     assert jobs["after"]["state"] == "skipped"
     assert b"finished" in Path(jobs["long"]["log_path"]).read_bytes()
+
+
+def test_the_last_line_of_a_slurm_log_counts_without_a_newline(slurm_cluster: SlurmCluster, cc_home: Path,
+                                                                tmp_path: Path) -> None:
+    from cc_core.api import Workflow
+
+    wf = Workflow("tail", directory=tmp_path)
+    wf.add_job("quiet", kind="slurm", command="echo start; printf '# cc progress=70 msg=\"no newline\"'")
+    assert wf.run(timeout=90) is RunState.DONE
+    job = wf.status()["jobs"][0]
+    assert (job["state"], job["message"]) == ("done", "no newline")
