@@ -9,7 +9,7 @@ from typing import Any, Optional
 from cc_core.errors import CCError
 
 FIELDS = ("kind", "host", "user", "options", "venv", "python", "requirements", "timeout", "retries", "retry_delay",
-          "env", "inputs", "outputs", "workdir", "label")
+          "env", "inputs", "outputs", "workdir", "label", "cache", "force")
 
 
 def check_fields(fields: dict[str, Any], where: str) -> dict[str, Any]:

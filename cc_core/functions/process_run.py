@@ -67,6 +67,8 @@ class ProcessRun:
             folder = self._calls_folder()
         call_file = folder / f"{name}.pkl"
         write_payload(call_file, function=function, args=args, kwargs=kwargs, name=ref)
+        fields = dict(fields)
+        force = bool(fields.pop("force", False))
         spec = JobSpec(name=name, function=ref, call_file=str(call_file), **fields)
         with self._lock:
             controller = self._controller
@@ -74,7 +76,9 @@ class ProcessRun:
                 controller.engine.command("release")
                 controller = None
             if controller is None or controller.done or not controller.engine.held_open:
-                return self._start(spec)
+                return self._start(spec, force)
+            if force:
+                controller.engine.gate.forced([name])
             future = self._future(controller.run_id, name)
             added = controller.engine.command("add_job", spec)
         added.add_done_callback(lambda done: self._refused(future, done))
@@ -97,8 +101,9 @@ class ProcessRun:
             self._folder.mkdir(parents=True, exist_ok=True)
         return self._folder
 
-    def _start(self, spec: Any) -> CallFuture:
+    def _start(self, spec: Any, force: bool = False) -> CallFuture:
         from cc_core.api import RunController
+        from cc_core.functions.call_cache import CallCacheGate
         from cc_core.functions.options import settings_max_parallel
         from cc_core.running.events import EventBus
         from cc_core.running.runner import prepare_run
@@ -110,6 +115,9 @@ class ProcessRun:
         bus.subscribe(lambda event: self._events.put((holder["dir"], event)))
         engine = prepare_run(workflow, max_parallel=self.max_parallel or settings_max_parallel(), bus=bus)
         engine.held_open = True
+        engine.gate = CallCacheGate(workflow, engine.store, engine.run, _home())
+        if force:
+            engine.gate.forced([spec.name])
         self._home = _home()
         holder["dir"] = Path(engine.run.run_dir)
         future = self._future(engine.run.id, spec.name)

@@ -197,10 +197,10 @@ class StatusStore(ABC):
     def delete_workflow(self, name: str) -> None:
         """Forget a stored workflow (its runs stay)."""
 
-    def find_cached(self, workflow: str, job: str, key: str) -> list[CacheHit]:
-        """Jobs named ``job`` of runs of ``workflow`` that ended ``done`` with cache key ``key`` and whose folder
-        the cache kept: attempts that ran first, then jobs that were cached themselves, newest first. A store that
-        keeps no cache keys finds none."""
+    def find_cached(self, workflow: Optional[str], job: Optional[str], key: str) -> list[CacheHit]:
+        """Jobs named ``job`` of runs of ``workflow`` (``None``: any) that ended ``done`` with cache key ``key`` and
+        whose folder the cache kept: attempts that ran first, then jobs that were cached themselves, newest first. A
+        store that keeps no cache keys finds none."""
         return []
 
     def close(self) -> None:

@@ -271,11 +271,18 @@ class SQLiteStore(StatusStore):
                          [(t.run_id if run_id is None else run_id, t.job, t.attempt, t.state.value, t.at,
                            t.exit_code, t.reason) for t in transitions])
 
-    def find_cached(self, workflow: str, job: str, key: str) -> list[CacheHit]:
+    def find_cached(self, workflow: Optional[str], job: Optional[str], key: str) -> list[CacheHit]:
         columns = ", ".join(f"jobs.{c.strip()}" for c in _JOB_COLUMNS.split(","))
-        rows = self._read(f"SELECT {columns} FROM jobs JOIN runs ON runs.id = jobs.run_id WHERE jobs.cache_key = ? "
-                          "AND jobs.name = ? AND runs.workflow = ? AND jobs.state = 'done' AND jobs.cache_copy IS NOT "
-                          "NULL ORDER BY jobs.origin IS NOT NULL, jobs.run_id DESC LIMIT 5", (key, job, workflow))
+        where, args = ["jobs.cache_key = ?"], [key]
+        if job is not None:
+            where.append("jobs.name = ?")
+            args.append(job)
+        if workflow is not None:
+            where.append("runs.workflow = ?")
+            args.append(workflow)
+        rows = self._read(f"SELECT {columns} FROM jobs JOIN runs ON runs.id = jobs.run_id WHERE {' AND '.join(where)} "
+                          "AND jobs.state = 'done' AND jobs.cache_copy IS NOT NULL "
+                          "ORDER BY jobs.origin IS NOT NULL, jobs.run_id DESC LIMIT 5", args)
         return [CacheHit(job=record, run_id=record.run_id, cache_copy=str(record.cache_copy))
                 for record in map(_job, rows)]
 
