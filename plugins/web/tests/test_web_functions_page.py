@@ -32,7 +32,9 @@ def test_a_function_is_called_from_its_form(cc_home: Path, tmp_path: Path, monke
     """))
     try:
         server = serve()
-        page.goto(f"{server.url}/functions")
+        page.goto(f"{server.url}/")
+        page.locator('header.top a[href="/functions"]').click()   # the main page's header links to the functions
+        page.wait_for_url(f"{server.url}/functions")
         scale = page.locator('.function[data-function="scale"]')
         expect(scale.locator("h2")).to_contain_text("page_models:scale on local")
         scale.locator('textarea[name="values"]').fill("[1, 2.5]")
