@@ -141,6 +141,12 @@ class JobType(ABC):
     starts_running: ClassVar[bool] = False
     """``True`` when a job runs as soon as :meth:`submit` returns (no queue in between, as for local processes)."""
 
+    def check_delay(self, since_submit: float) -> float:
+        """Seconds until the next :meth:`check`, given the seconds since the newest submission of this job type
+        began a quick schedule (large when none did lately). Default: :attr:`poll_interval` always. A job type
+        whose short jobs often end within the first interval may check sooner while they are young."""
+        return self.poll_interval
+
     def __init__(self, context: JobTypeContext) -> None:
         self.context = context
 

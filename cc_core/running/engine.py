@@ -132,6 +132,7 @@ class Engine:
         self._events: list[Event] = []
         self._done_requests: list[int] = []
         self._next_check: dict[str, float] = {}
+        self._young_since: dict[str, float] = {}   # per job type: when its checks last began their quick schedule
         self._next_logs: dict[str, float] = {}
         self._checks_failing_since: dict[str, float] = {}   # kind -> when its checks began to fail
         self._start_errors: dict[str, str] = {}             # kind -> why its start() failed
@@ -749,7 +750,7 @@ class Engine:
             self._move(job, JobState.RUNNING)
         kind = job.record.kind
         self._next_logs.setdefault(kind, time.monotonic() + self.job_types[kind].log_interval)
-        self._next_check.setdefault(kind, time.monotonic() + self.job_types[kind].poll_interval)
+        self._next_check_after_submit(kind, time.monotonic())
         if job.active is not None and job.cancel_reason is None and not job.finishing:
             self._chain_children(job)
         for update in pending:
@@ -891,7 +892,7 @@ class Engine:
         for kind, jobs in by_kind.items():
             job_type = self.job_types[kind]
             if now >= self._next_check.setdefault(kind, now + job_type.poll_interval):
-                self._next_check[kind] = now + job_type.poll_interval
+                self._next_check[kind] = now + job_type.check_delay(now - self._young_since.get(kind, -1e9))
                 self._check(kind, [j.active for j in jobs if j.active is not None])
             running = [j for j in jobs if j.state is JobState.RUNNING]
             if not running:
@@ -900,6 +901,16 @@ class Engine:
             elif now >= self._next_logs.setdefault(kind, now + job_type.log_interval):
                 self._next_logs[kind] = now + job_type.log_interval
                 self._read_logs(kind, [self._log_request(j) for j in running])
+
+    def _next_check_after_submit(self, kind: str, now: float) -> None:
+        """A job just submitted: its job type may check sooner while it is young (``JobType.check_delay``). The
+        quick schedule starts again only once the previous one has run out, so a stream of submissions does not
+        keep the checks quick."""
+        job_type = self.job_types[kind]
+        if now - self._young_since.get(kind, -1e9) >= job_type.poll_interval * 2:
+            self._young_since[kind] = now
+        first = now + job_type.check_delay(now - self._young_since[kind])
+        self._next_check[kind] = min(self._next_check.get(kind, first), first)
 
     def _check(self, kind: str, active: list[ActiveJob]) -> None:
         job_type = self.job_types[kind]

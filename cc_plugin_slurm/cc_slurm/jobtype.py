@@ -47,6 +47,13 @@ class SlurmJobType(JobType):
     log_interval = 1.0
     starts_running = False
 
+    first_check = 0.1
+
+    def check_delay(self, since_submit: float) -> float:
+        """While jobs it just submitted are young, check sooner: 0.1, 0.2, 0.4, 0.8 s after the submission, then
+        every :attr:`poll_interval` (each check is still one ``squeue`` for all jobs of a login host)."""
+        return min(self.poll_interval, max(self.first_check, since_submit))
+
     def __init__(self, context: JobTypeContext) -> None:
         super().__init__(context)
         self.calls: Counter[str] = Counter()
