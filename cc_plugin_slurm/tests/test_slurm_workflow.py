@@ -155,3 +155,27 @@ def test_the_last_line_of_a_slurm_log_counts_without_a_newline(slurm_cluster: Sl
     assert wf.run(timeout=90) is RunState.DONE
     job = wf.status()["jobs"][0]
     assert (job["state"], job["message"]) == ("done", "no newline")
+
+
+def test_a_young_job_is_checked_sooner_than_the_interval(slurm_cluster: SlurmCluster, cc_home: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """With checks every 60 s, a short job still ends within seconds: jobs just submitted are checked 0.1, 0.2,
+    0.4, 0.8, 1.6 ... s after their submission (each check one squeue for all jobs), then every interval."""
+    from cc_core.api import Workflow
+    from cc_slurm import queue
+    from cc_slurm.jobtype import SlurmJobType
+
+    monkeypatch.setattr(SlurmJobType, "poll_interval", 60.0)
+    asked: list[str] = []
+    run = queue.SlurmQueue._run
+
+    def counted(self: queue.SlurmQueue, program: str, command: str, env: dict[str, str]) -> tuple[int, str, str]:
+        asked.append(program)
+        return run(self, program, command, env)
+
+    monkeypatch.setattr(queue.SlurmQueue, "_run", counted)
+    wf = Workflow("young")
+    wf.add_job("quick", kind="slurm", command="exit 0", options={"partition": slurm_cluster.partition})
+    state = wf.run(timeout=45)
+    assert state is RunState.DONE, wf.status()["jobs"]
+    assert 1 <= asked.count("squeue") <= 7, asked   # the quick schedule's checks, not one per 0.1 s
