@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent('''
 
     LEDGER = sys.argv[1]
 
-    @function(cache=True)
+    @function(DECORATOR)
     def double(x):
         with open(LEDGER, "a") as handle:
             handle.write(f"{x}\\n")
@@ -44,9 +44,10 @@ def calls(tmp_path: Path):  # type: ignore[no-untyped-def]
     env = {**os.environ, "CC_HOME": str(tmp_path / "cc-home")}
     ledger = tmp_path / "ledger.txt"
 
-    def call(x: int, body: int = 0, name: str = "calc", **options: object) -> tuple[object, list[str]]:
+    def call(x: int, body: int = 0, name: str = "calc", decorator: str = "cache=True",
+             **options: object) -> tuple[object, list[str]]:
         script = tmp_path / f"{name}.py"
-        script.write_text(SCRIPT.replace("BODY", str(body)))
+        script.write_text(SCRIPT.replace("BODY", str(body)).replace("DECORATOR", decorator))
         done = subprocess.run([sys.executable, str(script), str(ledger), str(x), json.dumps(options)],
                               capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
@@ -60,6 +61,7 @@ def calls(tmp_path: Path):  # type: ignore[no-untyped-def]
         return {j["name"]: j for j in json.loads(out.stdout)["jobs"]}
 
     call.status = status  # type: ignore[attr-defined]
+    call.home = tmp_path / "cc-home"  # type: ignore[attr-defined]
     return call
 
 
@@ -84,3 +86,14 @@ def test_a_call_that_raised_is_never_cached(calls) -> None:  # type: ignore[no-u
     assert calls(-1) == ("raised negative", ["-1"])
     assert calls(-1) == ("raised negative", ["-1", "-1"])
     assert calls.status("calc")["double-1"]["state"] == "failed"
+
+
+def test_the_cache_from_options_or_the_settings_file(calls) -> None:  # type: ignore[no-untyped-def]
+    assert calls(3, decorator="") == (6, ["3"])                            # the cache is off by default
+    assert calls(3, decorator="") == (6, ["3", "3"])
+    assert calls(3, decorator="", cache=True) == (6, ["3", "3", "3"])     # .options(cache=True): kept ...
+    assert calls(3, decorator="", cache=True) == (6, ["3", "3", "3"])     # ... and found
+    calls.home.mkdir(parents=True, exist_ok=True)
+    (calls.home / "config.yaml").write_text("functions: {defaults: {cache: true}}\n")
+    assert calls(4, decorator="") == (8, ["3", "3", "3", "4"])
+    assert calls(4, decorator="") == (8, ["3", "3", "3", "4"])            # the settings file's defaults
