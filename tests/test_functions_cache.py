@@ -67,9 +67,9 @@ def calls(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_the_same_call_in_another_process_is_cached(calls) -> None:  # type: ignore[no-untyped-def]
     assert calls(5) == (10, ["5"])
-    value, ran = calls(5)                          # another process: another run of calls
+    value, ran = calls(5, name="other")            # another process and script: another run of calls
     assert (value, ran) == (10, ["5"])
-    job = calls.status("calc")["double-1"]
+    job = calls.status("other")["double-1"]
     assert job["state"] == "done" and (job.get("origin") or {}).get("how") == "cached"
 
 

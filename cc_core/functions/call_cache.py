@@ -10,8 +10,9 @@ raised ended ``failed`` and is never kept.
 from __future__ import annotations
 
 import logging
+import types
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from cc_core.cache.folder import copy_folder, keep
 from cc_core.cache.key import _NOT_IN_DEFINITION, _canonical, cache_key, digest, key_parts
@@ -27,12 +28,35 @@ SCOPE = "calls"
 _PER_CALL = {"name", "call_file"}   # differ from call to call; the call's identity is the key part ``call``
 
 
-def call_key_parts(workflow: WorkflowSpec, spec: JobSpec) -> Optional[dict[str, str]]:
+def call_identity(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The identity of a call for the cache: its function and arguments as pickled, where a function of the main
+    script or notebook does not carry the name of the file it was defined in (a notebook's cells are a new file in
+    every kernel session; a script may be renamed), only its code."""
+    import cloudpickle
+
+    if getattr(function, "__module__", None) == "__main__" and isinstance(function, types.FunctionType):
+        original = function
+        names = {k: v for k, v in function.__globals__.items() if k != "__file__"}   # hashed, never run
+        function = types.FunctionType(_without_file(function.__code__), names, function.__name__,
+                                      function.__defaults__, function.__closure__)
+        function.__qualname__, function.__kwdefaults__ = original.__qualname__, original.__kwdefaults__
+    return digest(cloudpickle.dumps({"function": function, "args": args, "kwargs": kwargs}, protocol=5))
+
+
+def _without_file(code: types.CodeType) -> types.CodeType:
+    consts = tuple(_without_file(c) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename="<cc call>", co_consts=consts)
+
+
+def call_key_parts(workflow: WorkflowSpec, spec: JobSpec, identity: Optional[str] = None) -> Optional[dict[str, str]]:
     """The parts of a call's key: the workflow key parts with a definition that leaves out the job's name and its
-    payload's path (one per call), plus a scope, so a workflow job never matches a call."""
+    payload's path (one per call), the call's :func:`call_identity` when known, plus a scope, so a workflow job
+    never matches a call."""
     parts = key_parts(workflow, spec, ())
     if parts is None or "call" not in parts:
         return None
+    if identity is not None:
+        parts["call"] = identity
     definition = spec.model_dump(exclude=_NOT_IN_DEFINITION | _PER_CALL)
     parts["definition"] = digest(_canonical(definition))
     parts["scope"] = digest(SCOPE)
@@ -48,12 +72,13 @@ class CallCacheGate:
         self.run = run
         self.root = home / "cache" / SCOPE
         self.force: set[str] = set()
+        self.identities: dict[str, str] = {}   # call name -> call_identity, set before the call is added
 
     def before_start(self, spec: JobSpec, record: JobRecord, parents: Sequence[JobRecord]) -> Optional[dict[str, Any]]:
         if not spec.cache:
             return None
         try:
-            parts = call_key_parts(self.workflow, spec)
+            parts = call_key_parts(self.workflow, spec, self.identities.pop(spec.name, None))
             if parts is None:
                 return None
             record.cache_parts = parts
@@ -90,3 +115,6 @@ class CallCacheGate:
 
     def forced(self, names: Iterable[str]) -> None:
         self.force.update(names)
+
+    def identify(self, name: str, identity: str) -> None:
+        self.identities[name] = identity

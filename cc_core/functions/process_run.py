@@ -70,15 +70,22 @@ class ProcessRun:
         fields = dict(fields)
         force = bool(fields.pop("force", False))
         spec = JobSpec(name=name, function=ref, call_file=str(call_file), **fields)
+        identity = None
+        if spec.cache:
+            from cc_core.functions.call_cache import call_identity
+
+            identity = call_identity(function, args, kwargs)
         with self._lock:
             controller = self._controller
             if controller is not None and self._home != _home():   # CC_HOME changed: a run there
                 controller.engine.command("release")
                 controller = None
             if controller is None or controller.done or not controller.engine.held_open:
-                return self._start(spec, force)
+                return self._start(spec, force, identity)
             if force:
                 controller.engine.gate.forced([name])
+            if identity is not None:
+                controller.engine.gate.identify(name, identity)
             future = self._future(controller.run_id, name)
             added = controller.engine.command("add_job", spec)
         added.add_done_callback(lambda done: self._refused(future, done))
@@ -101,7 +108,7 @@ class ProcessRun:
             self._folder.mkdir(parents=True, exist_ok=True)
         return self._folder
 
-    def _start(self, spec: Any, force: bool = False) -> CallFuture:
+    def _start(self, spec: Any, force: bool = False, identity: Optional[str] = None) -> CallFuture:
         from cc_core.api import RunController
         from cc_core.functions.call_cache import CallCacheGate
         from cc_core.functions.options import settings_max_parallel
@@ -118,6 +125,8 @@ class ProcessRun:
         engine.gate = CallCacheGate(workflow, engine.store, engine.run, _home())
         if force:
             engine.gate.forced([spec.name])
+        if identity is not None:
+            engine.gate.identify(spec.name, identity)
         self._home = _home()
         holder["dir"] = Path(engine.run.run_dir)
         future = self._future(engine.run.id, spec.name)
