@@ -12,7 +12,34 @@ if TYPE_CHECKING:
 
 
 def cc_home() -> Path:
-    return Path(os.environ.get("CC_HOME") or "~/.cc").expanduser().resolve()
+    """``CC_HOME`` (default ``~/.cc``), resolved. Raises :class:`CCError` when it is a file or lies under one."""
+    home = Path(os.environ.get("CC_HOME") or "~/.cc").expanduser().resolve()
+    if not home.is_dir():
+        _check_home(home)
+    return home
+
+
+def _check_home(home: Path) -> None:
+    from cc_core.errors import CCError
+
+    where = "CC_HOME" if os.environ.get("CC_HOME") else "cc's folder"
+    for folder in (home, *home.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                what = "is a file" if folder == home else f"lies under {folder}, which is a file"
+                raise CCError(f"{where} {home} {what}, not a folder",
+                              hint="set CC_HOME to a folder (it is made when missing)")
+            return
+
+
+def make_home(home: Path) -> None:
+    from cc_core.errors import CCError
+
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CCError(f"cannot make cc's folder {home}: {exc.strerror}",
+                      hint="set CC_HOME to a folder you may write") from None
 
 
 def runs_dir(home: Optional[Path] = None) -> Path:
@@ -30,7 +57,7 @@ def open_store(registry: Optional["Registry"] = None, home: Optional[Path] = Non
         name, _, location = spec.partition(":")
         return registry.stores.get(name).open(location or str((home or cc_home()) / f"cc.{name}"))
     home = home or cc_home()
-    home.mkdir(parents=True, exist_ok=True)
+    make_home(home)
     return registry.stores.get("sqlite").open(str(home / "cc.db"))
 
 

@@ -632,7 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(cc's YAML or cloudmesh-cc's) and follow it live. Exit code 0 when every job is done.")
     p.add_argument("file", nargs="?", help="workflow YAML file")
     p.add_argument("--scheduler", default="parallel", help="scheduler name (default: parallel; see ccw plugins)")
-    p.add_argument("--max-parallel", "-j", type=int, default=None, help="jobs at once (default: CPU count)")
+    p.add_argument("--max-parallel", "-j", type=_positive, default=None, metavar="N",
+                   help="jobs at once, at least 1 (default: CPU count)")
     p.add_argument("--resume", metavar="RUN", help="continue a run whose runner died or detached")
     p.add_argument("--force", action="append", metavar="JOB", help="run JOB even if its cache has a result "
                    "(repeat, or JOB,JOB)")
@@ -755,6 +756,16 @@ def _follow_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing; the exit code tells")
     p.add_argument("--no-live", action="store_true", help="print a line per finished job instead of a live table")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1 job must be able to run at once")
+    return value
 
 
 class _VersionAction(argparse.Action):

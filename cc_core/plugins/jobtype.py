@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional, Sequence
 
+from pydantic import BaseModel
+
 from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 
@@ -140,6 +142,10 @@ class JobType(ABC):
     """Seconds between two :meth:`read_logs` calls for running jobs."""
     starts_running: ClassVar[bool] = False
     """``True`` when a job runs as soon as :meth:`submit` returns (no queue in between, as for local processes)."""
+    settings_model: ClassVar[Optional[type[BaseModel]]] = None
+    """A pydantic model of this job type's settings (``job_types: {NAME: {...}}`` in ``config.yaml``). When set,
+    cc checks the settings before any run (unknown keys and wrong values are reported with file and line) and
+    :attr:`JobTypeContext.options` holds only checked values."""
 
     def check_delay(self, since_submit: float) -> float:
         """Seconds until the next :meth:`check`, given the seconds since the newest submission of this job type
@@ -165,8 +171,12 @@ class JobType(ABC):
         if name:
             path = Path(os.path.expanduser(name))
             path = path if path.is_absolute() else workflow_dir / path
-            if not path.is_file():
-                what = "script" if job.script else "notebook"
+            what = "script" if job.script else "notebook"
+            if path.is_dir():
+                problems.append(f"{what} '{name}' is a folder, not a file ({path})")
+            elif path.exists() and not path.is_file():
+                problems.append(f"{what} '{name}' is not a regular file (a device or a pipe: {path})")
+            elif not path.is_file():
                 problems.append(f"{what} '{name}' does not exist (looked for {path})")
         for field, value in (("requirements", job.requirements), ("conda", job.conda)):
             if isinstance(value, str) and (field == "requirements" or value.endswith((".yml", ".yaml"))):

@@ -31,6 +31,11 @@ def spec_from_data(data: dict[str, Any], directory: str) -> WorkflowSpec:
 
 
 def _scheduler(registry: "Registry", name: str, spec: WorkflowSpec, max_parallel: Optional[int]) -> Any:
+    if max_parallel is not None and (isinstance(max_parallel, bool) or not isinstance(max_parallel, int)
+                                     or max_parallel < 1):
+        from cc_core.errors import CCError
+
+        raise CCError(f"max_parallel is {max_parallel!r}: at least 1 job must be able to run at once")
     options = SchedulerOptions(max_parallel=max_parallel or spec.limits.max_parallel,
                                host_limits=dict(spec.limits.hosts), kind_limits=dict(spec.limits.kinds))
     return registry.schedulers.get(name)(options)

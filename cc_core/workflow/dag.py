@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from cc_core.workflow.file import Locations
 
 
-def dependency_problems(jobs: Mapping[str, "JobSpec"], locations: "Locations | None" = None) -> list[Problem]:
-    """Unknown dependencies, self-dependencies and cycles, each located at its job's ``depends`` line."""
+def dependency_problems(jobs: Mapping[str, "JobSpec"], locations: "Locations | None" = None,
+                        known: Iterable[str] = ()) -> list[Problem]:
+    """Unknown dependencies, self-dependencies and cycles, each located at its job's ``depends`` line. ``known``
+    names jobs that exist but are left out of ``jobs`` (their definition has problems of its own)."""
+    known = set(known)
     problems: list[Problem] = []
 
     def problem(message: str, job: str) -> Problem:
@@ -31,12 +34,10 @@ def dependency_problems(jobs: Mapping[str, "JobSpec"], locations: "Locations | N
         for parent in job.depends:
             if parent == job.name:
                 problems.append(problem("depends on itself", job.name))
-            elif parent not in jobs:
+            elif parent not in jobs and parent not in known:
                 near = _close_names(parent, jobs)
                 hint = f" (did you mean {near}?)" if near else ""
                 problems.append(problem(f"depends on '{parent}', which is not a job of this workflow{hint}", job.name))
-    if problems:
-        return problems
     cycle = find_cycle({name: job.depends for name, job in jobs.items()})
     if cycle:
         problems.append(problem("dependency cycle: " + " -> ".join(cycle + [cycle[0]]), cycle[0]))

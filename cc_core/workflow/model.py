@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-JOB_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+from cc_core.workflow.names import name_problem
+
+JOB_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")   # the characters; names.name_problem says the rest
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 LOCAL_HOSTS = frozenset({"localhost", "local", "127.0.0.1", ""})
@@ -23,6 +26,8 @@ def parse_duration(value: Any) -> Optional[float]:
         raise ValueError("a duration is a number of seconds or a string like '90s', '10m', '2h', '1:30:00'")
     if isinstance(value, (int, float)):
         seconds = float(value)
+        if not math.isfinite(seconds):
+            raise ValueError(f"'{value}' is not a duration: give a finite number of seconds")
     else:
         text = str(value).strip()
         if ":" in text:
@@ -96,8 +101,9 @@ class JobSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not JOB_NAME.match(value):
-            raise ValueError(f"'{value}' is not a job name: use letters, digits, '_', '-' and '.'")
+        problem = name_problem(value, "job")
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("cache", mode="before")
@@ -144,7 +150,13 @@ class JobSpec(BaseModel):
     @classmethod
     def _env(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {str(k): ("" if v is None else str(v)) for k, v in value.items()}
+            value = {str(k): ("" if v is None else str(v)) for k, v in value.items()}
+            for key, text in value.items():
+                if not key or "=" in key or "\0" in key:
+                    raise ValueError(f"{key!r} is not an environment variable name (it may not be empty or hold "
+                                     "'=')")
+                if "\0" in text:
+                    raise ValueError(f"the value of {key} holds a NUL character")
         return value
 
     @model_validator(mode="after")
@@ -195,14 +207,17 @@ class JobSpec(BaseModel):
         return self.host in LOCAL_HOSTS
 
 
+StrictPositive = Annotated[int, Field(strict=True, ge=1)]   # a limit of 0 would wait for ever
+
+
 class Limits(BaseModel):
     """How many jobs may run at once: overall, per host and per job kind."""
 
     model_config = ConfigDict(extra="forbid")
 
-    max_parallel: Optional[int] = Field(default=None, ge=1)
-    hosts: dict[str, int] = Field(default_factory=dict)
-    kinds: dict[str, int] = Field(default_factory=dict)
+    max_parallel: Optional[StrictPositive] = None
+    hosts: dict[str, StrictPositive] = Field(default_factory=dict)
+    kinds: dict[str, StrictPositive] = Field(default_factory=dict)
 
 
 class WorkflowSpec(BaseModel):
@@ -224,8 +239,9 @@ class WorkflowSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not JOB_NAME.match(value):
-            raise ValueError(f"'{value}' is not a workflow name: use letters, digits, '_', '-' and '.'")
+        problem = name_problem(value, "workflow")
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("cache", mode="before")

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from cc_core.environments.spec import is_python_version
 from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest,
@@ -18,7 +20,7 @@ from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext,
 from cc_core.workflow.model import JobSpec
 from cc_core.workflow.resources import resource_problems
 from cc_core.states import JobState
-from cc_local.launch import ProcessPlan, attempt_files, describe, plan_process, python_for
+from cc_local.launch import ProcessPlan, attempt_files, describe, executable_problems, plan_process, python_for
 from cc_local.processes import (ExitWatcher, boot_tick, is_alive, process_start_time, read_exit_file,
                                 signal_tree, start_time_between, terminate_later)
 from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
@@ -32,8 +34,18 @@ SUPERVISED = sys.platform.startswith("linux")
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)   # open(path, "ab")
 
 
+class LocalSettings(BaseModel):
+    """Settings of the ``local`` job type (``job_types: {local: {...}}`` in config.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kill_grace: float = Field(default=3.0, ge=0, allow_inf_nan=False)
+    """Seconds between SIGTERM and SIGKILL when a job is killed."""
+
+
 class LocalJobType(JobType):
     name = "local"
+    settings_model = LocalSettings
     description = "processes on this machine: .sh, .py, .ipynb and commands"
     blocking = False
     starts_running = True
@@ -79,6 +91,8 @@ class LocalJobType(JobType):
             problems.append(f"python '{job.python}' does not exist")
         if job.venv and not Path(os.path.expanduser(job.venv)).is_dir():
             problems.append(f"venv '{job.venv}' does not exist")
+        if job.script and not problems:
+            problems.extend(executable_problems(job.script, workflow_dir))
         problems += resource_problems(job.options)
         if job.notebook and (job.venv or job.python):
             problems.extend(_notebook_runner_problems(job))

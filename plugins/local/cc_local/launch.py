@@ -76,6 +76,23 @@ def job_argv(launch: Launch, platform: str = sys.platform) -> list[str]:
     return [str(script), *job.args]
 
 
+_INTERPRETED = {".py", ".sh", ".bash"}
+
+
+def executable_problems(script: str, workflow_dir: Path, platform: str = sys.platform) -> list[str]:
+    """A script that is run directly (not ``.py``/``.sh``, which get their interpreter) needs its exec bit; found
+    before the run rather than when the job starts."""
+    path = Path(os.path.expanduser(script))
+    path = path if path.is_absolute() else workflow_dir / path
+    suffix = path.suffix.lower()
+    if suffix in _INTERPRETED or platform == "win32" or not path.is_file():
+        return []
+    if not os.access(path, os.X_OK):
+        return [f"script '{script}' is not executable (it is run directly, as it is no .sh or .py): "
+                f"chmod +x {path}, and give it a '#!' line"]
+    return []
+
+
 _snapshot: Optional[tuple[dict[bytes, bytes], dict[str, str]]] = None
 
 
