@@ -41,7 +41,8 @@ class Problem:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         elif self.line:
             where = f"line {self.line}: "
-        who = f"job '{self.job}': " if self.job else ""
+        shown = self.job if self.job is None or self.job.isprintable() else repr(self.job)[1:-1]
+        who = f"job '{shown}': " if self.job else ""
         return f"{where}{who}{self.message}"
 
 

@@ -76,9 +76,13 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     problems = [Problem(f"unknown setting '{key}' (settings: {', '.join(_TOP)})", file=path, line=lines[(key,)])
                 for key in data if key not in _TOP]
     job_types = data.get("job_types") or {}
-    if not isinstance(job_types, dict) or not all(isinstance(v, dict) or v is None for v in job_types.values()):
+    if not isinstance(job_types, dict):
         problems.append(Problem("'job_types' maps a job kind to its settings, e.g. 'local: {kill_grace: 10}'",
                                 file=path, line=lines.get(("job_types",))))
+    else:
+        problems.extend(Problem("'job_types' maps a job kind to its settings, e.g. 'local: {kill_grace: 10}'",
+                                file=path, line=lines.get(("job_types", kind)))
+                        for kind, value in job_types.items() if not isinstance(value, dict) and value is not None)
     if problems:
         raise SettingsError(problems)
     return data, lines

@@ -30,5 +30,5 @@ def test_settings_file_named_by_cc_config(cc_home: Path, tmp_path: Path, monkeyp
 def test_a_bad_settings_file_is_a_clear_error(cc_home: Path) -> None:
     cc_home.mkdir(parents=True)
     (cc_home / "config.yaml").write_text("job_types:\n  local: 3\n")
-    with pytest.raises(CCError, match="config.yaml: 'job_types' maps a job kind to its options"):
+    with pytest.raises(CCError, match="config.yaml:2: 'job_types' maps a job kind to its settings"):
         job_type_context("local")

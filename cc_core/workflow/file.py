@@ -522,8 +522,13 @@ def _build_limits(raw: Any, loc: Locations, problems: list[Problem]) -> Limits:
             line = next((loc.paths[("limits", *path[:n])] for n in range(len(path), -1, -1)
                          if ("limits", *path[:n]) in loc.paths), None)
             problems.append(loc.problem(what, line=line))
+        kept = {k: v for k, v in raw.items() if k not in wrong}
+        for section in ("hosts", "kinds"):   # keep the good entries: an unknown kind among them is a problem too
+            if section in wrong and isinstance(raw.get(section), dict):
+                kept[section] = {k: v for k, v in raw[section].items()
+                                 if isinstance(v, int) and not isinstance(v, bool) and v >= 1}
         try:
-            return Limits(**{k: v for k, v in raw.items() if k not in wrong})
+            return Limits(**kept)
         except ValidationError:
             return Limits()
 
