@@ -403,8 +403,15 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise
         spec = spec_from_data(run.definition, run.workflow_dir)
         jobs = store.get_jobs(run.id)
+    target = Path(args.output) if args.output else None
+    note = ""
     if args.format == "yaml":
-        text = dump_workflow(spec)
+        from cc_core.workflow.file import relative_directory
+
+        text = dump_workflow(spec, target, printed=target is None)
+        folder = relative_directory(spec, target)
+        if folder is not None and target is not None:
+            note = f" (relative paths start from {folder}, the workflow's folder, as its 'directory:' says)"
     else:
         from cc_core.drawing.svg import workflow_svg
 
@@ -412,7 +419,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text, encoding="utf-8")
-        sys.stderr.write(f"wrote {args.output}\n")
+        sys.stderr.write(f"wrote {args.output}{note}\n")
     else:
         sys.stdout.write(text)
     return 0

@@ -533,14 +533,38 @@ def _build_limits(raw: Any, loc: Locations, problems: list[Problem]) -> Limits:
             return Limits()
 
 
-def dump_workflow(spec: WorkflowSpec) -> str:
-    """cc's YAML for a workflow; :func:`load_workflow_text` of it gives the same workflow."""
-    return yaml.safe_dump(spec.to_data(), sort_keys=False, allow_unicode=True, width=100)
+def dump_workflow(spec: WorkflowSpec, target: Optional[Path] = None, *, printed: bool = False) -> str:
+    """cc's YAML for a workflow; :func:`load_workflow_text` of it gives the same workflow. With ``target`` (the file
+    it will be written to), relative paths are made to work from there: when ``target`` lies in another folder than
+    the workflow's, ``directory:`` names the workflow's folder relative to it. ``printed``: the text goes to a
+    terminal or a pipe; ``directory:`` is then the absolute folder, unless it is the current one."""
+    data = spec.to_data()
+    folder = relative_directory(spec, target) if target is not None or printed else None
+    if folder is not None:
+        data = {"name": data.pop("name"), "directory": folder, **data}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def relative_directory(spec: WorkflowSpec, target: Optional[Path]) -> Optional[str]:
+    """What ``directory:`` a file written to ``target`` (``None``: printed, read from the current folder) needs so
+    that the workflow's relative paths still resolve; ``None`` when it needs none."""
+    if spec.workflow_dir is None:
+        return None
+    here = (target.resolve().parent if target is not None else Path.cwd().resolve())
+    there = spec.directory
+    if here == there:
+        return None
+    if target is None:
+        return str(there)
+    try:
+        return os.path.relpath(there, here)
+    except ValueError:  # another drive on Windows
+        return str(there)
 
 
 def save_workflow(spec: WorkflowSpec, path: str | Path) -> Path:
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(dump_workflow(spec), encoding="utf-8")
+    tmp.write_text(dump_workflow(spec, target), encoding="utf-8")
     tmp.replace(target)
     return target
