@@ -41,3 +41,68 @@ def test_exported_yaml_runs_the_same_scripts_where_it_is_written(write_workflow:
     assert f"directory: {path.parent.resolve()}" in printed.stdout
     same_folder = ccw("export", "moved", "-o", str(path.parent / "copy.yaml"))
     assert "directory" not in (path.parent / "copy.yaml").read_text() and "relative paths" not in same_folder.stderr
+
+
+PROGRESS_JOB = """\
+    name: talk
+    jobs:
+      talk:
+        command: |
+          echo '# cc status=running progress=40 msg="reading the long input file named {long}"'
+"""
+
+
+def test_status_shows_message_and_duration_and_is_not_cut_when_piped(write_workflow: Callable[..., Path],
+                                                                     cc_home: Path) -> None:
+    long = "x" * 90
+    path = write_workflow(PROGRESS_JOB.format(long=long))
+    assert ccw("run", "-q", str(path)).returncode == 0
+    result = ccw("status", "talk")
+    assert result.returncode == 0
+    header, row = result.stdout.splitlines()[1:3]
+    assert "duration" in header
+    assert f"reading the long input file named {long}" in row   # the whole message, past 80 columns
+    import re
+
+    assert re.search(r"\b\d+\.\ds\b", row)   # the job's duration
+
+
+def test_python_status_prints_as_a_table_and_shows_in_notebooks(write_workflow: Callable[..., Path],
+                                                                cc_home: Path) -> None:
+    from cc_core import Workflow
+
+    path = write_workflow(PROGRESS_JOB.format(long="file"))
+    wf = Workflow.load(path)
+    assert wf.run(timeout=60).value == "done"
+    status = wf.status()
+    assert status["jobs"][0]["state"] == "done"             # still the dict it was
+    text = str(status)
+    assert text.splitlines()[0] == f"run {status['id']} of talk: done"
+    assert "reading the long input file named file" in text and len(text) < 600
+    page = status._repr_html_()
+    assert "<table>" in page and "<td style='text-align:left'>talk</td>" in page
+    json.dumps(status)
+
+
+def test_live_table_shows_the_progress_message(write_workflow: Callable[..., Path], cc_home: Path) -> None:
+    import pty
+
+    path = write_workflow(PROGRESS_JOB.format(long="file"))
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(ccw_command("run", str(path)), stdin=follower, stdout=follower,
+                                   stderr=follower, env={**os.environ, "COLUMNS": "200"})
+        os.close(follower)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:   # the terminal closed: ccw ended
+                break
+            if not chunk:
+                break
+            output += chunk
+        assert process.wait(timeout=60) == 0
+    finally:
+        os.close(leader)
+    assert b"reading the long input file named file" in output

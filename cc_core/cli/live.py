@@ -31,6 +31,7 @@ class Row:
     ended: Optional[float] = None
     exit_code: Optional[int] = None
     reason: Optional[str] = None
+    message: Optional[str] = None
 
 
 class LiveTable:
@@ -66,7 +67,10 @@ class LiveTable:
             elif isinstance(event, JobProgress):
                 row = self.rows.get(event.job)
                 if row is not None:
-                    row.progress = event.progress
+                    if event.progress is not None:
+                        row.progress = event.progress
+                    if event.message is not None:
+                        row.message = event.message
             elif isinstance(event, RunFinished):
                 self.finished = event.state.value
         self.changed.set()
@@ -102,11 +106,11 @@ class LiveTable:
                 elapsed = ""
                 if row.started:
                     elapsed = f"{(row.ended or now) - row.started:6.1f}s"
-                progress: Any = ""
+                progress: Any = row.message or ""
                 if row.progress is not None or row.state == "running":
                     bar = ProgressBar(total=100, completed=row.progress or 0, width=20,
                                       pulse=row.progress is None and row.state == "running")
-                    progress = _bar_with_percent(bar, row.progress)
+                    progress = _bar_with_percent(bar, row.progress, row.message)
                 state = row.state + (f" #{row.attempt}" if row.attempt > 1 else "")
                 table.add_row(row.name, row.host, Text(state, style=STATE_STYLE.get(row.state, "")), progress,
                               elapsed, "" if row.exit_code is None else str(row.exit_code))
@@ -118,9 +122,9 @@ class LiveTable:
         return Group(table, footer)
 
 
-def _bar_with_percent(bar: Any, progress: Optional[float]) -> Any:
+def _bar_with_percent(bar: Any, progress: Optional[float], message: Optional[str] = None) -> Any:
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 1))
-    grid.add_row(bar, f"{progress:5.1f}%" if progress is not None else "")
+    grid.add_row(bar, f"{progress:5.1f}%" if progress is not None else "", message or "")
     return grid

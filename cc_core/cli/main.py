@@ -85,7 +85,9 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
 def state_label(state: str, origin: Optional[dict[str, Any]]) -> str:
     """``done (cached)`` and ``done (carried)`` for jobs whose result comes from another run."""
-    return f"{state} ({origin['how']})" if origin and state == "done" else state
+    from cc_core.drawing.status_table import state_label as label
+
+    return label(state, origin)
 
 
 def _drive(engine: Any, bus: Any, args: argparse.Namespace) -> int:
@@ -97,7 +99,7 @@ def _drive(engine: Any, bus: Any, args: argparse.Namespace) -> int:
 
     table = LiveTable(engine.run.workflow, engine.run.id,
                       [Row(r.name, r.host, r.kind, state_label(r.state.value, r.origin), r.attempt, r.progress,
-                           r.started, r.ended, r.exit_code, r.reason) for r in engine.records()])
+                           r.started, r.ended, r.exit_code, r.reason, r.message) for r in engine.records()])
     bus.subscribe(table.on_event)
     if not live and not args.json and not args.quiet:
         bus.subscribe(_plain_printer(engine.run.id))
@@ -245,33 +247,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(status)
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from cc_core.drawing.status_table import status_lines
 
-    from cc_core.cli.live import STATE_STYLE
-
-    console = Console()
-    table = Table(title=f"run {status['id']} of {status['workflow']}: {status['state']}"
-                        + (f" ({status['reason']})" if status.get("reason") else "")
-                        + (f", rerun of run {status['rerun_of']}" if status.get("rerun_of") else ""),
-                  title_justify="left")
-    for column in ("job", "kind", "host", "state", "attempt", "progress", "exit", "started", "reason"):
-        table.add_column(column)
-    for job in status["jobs"]:
-        if args.job and job["name"] != args.job:
-            continue
-        table.add_row(job["name"], job["kind"], job["host"],
-                      f"[{STATE_STYLE.get(job['state'], '')}]{state_label(job['state'], job.get('origin'))}[/]",
-                      str(job["attempt"]),
-                      "" if job["progress"] is None else f"{job['progress']:.0f}%",
-                      "" if job["exit_code"] is None else str(job["exit_code"]), _fmt_time(job["started"]),
-                      job["reason"] or job["detail"] or "")
-    console.print(table)
+    tty = sys.stdout.isatty()
+    jobs = [job for job in status["jobs"] if not args.job or job["name"] == args.job]
+    width = os.get_terminal_size(sys.stdout.fileno()).columns if tty else None
+    out = status_lines(status, color=tty and not os.environ.get("NO_COLOR"), jobs=jobs, width=width)
     if args.history:
         for t in status["history"]:
-            console.print(f"{_fmt_time(t['at'])}  {t['job']:<20} #{t['attempt']} {t['state']}"
-                          + (f" exit={t['exit_code']}" if t["exit_code"] is not None else "")
-                          + (f" ({t['reason']})" if t["reason"] else ""))
+            out.append(f"{_fmt_time(t['at'])}  {t['job']:<20} #{t['attempt']} {t['state']}"
+                       + (f" exit={t['exit_code']}" if t["exit_code"] is not None else "")
+                       + (f" ({t['reason']})" if t["reason"] else ""))
+    sys.stdout.write("\n".join(out) + "\n")
     return 0
 
 

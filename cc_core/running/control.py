@@ -26,9 +26,13 @@ def effective_state(run: RunRecord) -> RunState:
 
 
 def run_status(ref: str | int, store: Optional[StatusStore] = None) -> dict[str, Any]:
+    """The run and every job's state, progress, message and exit code: a dict (what ``--json`` prints) that
+    prints as a table and shows as one in a notebook."""
+    from cc_core.drawing.status_table import RunStatus
+
     store = store or open_store()
     run = store.find_run(ref)
-    data = run.to_json()
+    data = RunStatus(run.to_json())
     data.pop("definition", None)
     data["state"] = effective_state(run).value
     data["jobs"] = [job.to_json() for job in store.get_jobs(run.id)]
