@@ -18,6 +18,7 @@ _LAZY = {
     "diff_runs": "cc_core.cache.diff", "register_key_part": "cc_core.cache.key",
     "load_workflow": "cc_core.workflow.file", "JobSpec": "cc_core.workflow.model",
     "WorkflowSpec": "cc_core.workflow.model", "JobState": "cc_core.states", "RunState": "cc_core.states",
+    "awaitable": "cc_core.running.aio", "RunStatus": "cc_core.drawing.status_table",
     # errors
     "CCError": "cc_core.errors", "WorkflowError": "cc_core.errors", "JobTypeError": "cc_core.errors",
     "Problem": "cc_core.errors", "RunNotFoundError": "cc_core.errors",

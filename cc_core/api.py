@@ -35,6 +35,8 @@ class RunController:
         self._state: Optional[RunState] = None
         self._error: Optional[BaseException] = None
         self._done = threading.Event()
+        self._callbacks: list[Callable[[], None]] = []
+        self._callbacks_lock = threading.Lock()
         self._thread = threading.Thread(target=self._drive, name=f"cc-run-{self.run_id}", daemon=True)
         self._thread.start()
 
@@ -44,7 +46,32 @@ class RunController:
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
             self._error = exc
         finally:
-            self._done.set()
+            with self._callbacks_lock:
+                self._done.set()
+                callbacks, self._callbacks = self._callbacks, []
+            for callback in callbacks:
+                callback()
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` when the run has ended (from the run's thread; at once when it already has)."""
+        with self._callbacks_lock:
+            if not self._done.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def __await__(self) -> Any:
+        """``state = await run``: waits for the run's end without blocking the event loop."""
+        from cc_core.running.aio import awaitable
+
+        return awaitable(self).__await__()
+
+    def events(self) -> Any:
+        """``async for event in run.events()``: the run's events from now on, until it finishes (call it inside
+        a running event loop)."""
+        from cc_core.running.aio import EventStream
+
+        return EventStream(self.engine.bus, lambda: self.done)
 
     @property
     def done(self) -> bool:
@@ -84,7 +111,22 @@ class RunController:
         """Stop following the run; its jobs go on, and ``resume`` follows them again."""
         self.engine.detach()
 
-    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[Event], Any]) -> Callable[[], None]:
+        """Call ``callback(event)`` for each event of the run; returns the function that unsubscribes. A coroutine
+        function (``async def``) is run on the event loop it was subscribed from, as is any callback subscribed
+        from inside a running loop; other callbacks run on the run's thread and must be quick."""
+        import asyncio
+        import inspect
+
+        try:
+            asyncio.get_running_loop()
+            in_loop = True
+        except RuntimeError:
+            in_loop = False
+        if in_loop or inspect.iscoroutinefunction(callback):
+            from cc_core.running.aio import subscribe_async
+
+            return subscribe_async(self.engine.bus, callback)
         return self.engine.bus.subscribe(callback)
 
     def jobs(self) -> list[JobRecord]:
@@ -257,6 +299,13 @@ class Workflow:
         self._controller = RunController(prepare_rerun(ref, jobs=jobs, spec=self.spec.model_copy(deep=True),
                                                        max_parallel=max_parallel, force=force))
         return self._controller
+
+    async def run_async(self, *, scheduler: str = "parallel", max_parallel: Optional[int] = None) -> RunState:
+        """:meth:`run` for asyncio: ``state = await wf.run_async()`` never blocks the event loop."""
+        import asyncio
+
+        controller = await asyncio.to_thread(self.start, scheduler=scheduler, max_parallel=max_parallel)
+        return await controller
 
     def kill(self, job: Optional[str] = None) -> None:
         """Kill the current run (or one job of it)."""

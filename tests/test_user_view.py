@@ -106,3 +106,45 @@ def test_live_table_shows_the_progress_message(write_workflow: Callable[..., Pat
     finally:
         os.close(leader)
     assert b"reading the long input file named file" in output
+
+
+def test_runs_can_be_awaited_and_their_events_followed_from_asyncio(write_workflow: Callable[..., Path],
+                                                                   cc_home: Path) -> None:
+    import asyncio
+
+    from cc_core import Workflow
+    from cc_core.running.events import JobStateChanged, RunFinished
+
+    path = write_workflow("""\
+        name: aio
+        jobs:
+          a: {command: 'while [ ! -e "$CC_WORKFLOW_DIR/go" ]; do sleep 0.05; done'}
+          b: {command: "exit 3", depends: [a]}
+    """)
+
+    async def main() -> tuple[str, list[str], list[str], str]:
+        wf = Workflow.load(path)
+        run = wf.start()
+        seen: list[str] = []
+        from_callback: list[str] = []
+
+        async def on_event(event: object) -> None:
+            if isinstance(event, JobStateChanged):
+                from_callback.append(f"{event.job} {event.state.value}")
+
+        run.subscribe(on_event)
+        events = run.events()
+        (path.parent / "go").write_text("")   # job a ends only once both subscriptions are in place
+        async for event in events:
+            if isinstance(event, JobStateChanged) and event.state.is_final:
+                seen.append(f"{event.job} {event.state.value}")
+            if isinstance(event, RunFinished):
+                seen.append(f"run {event.state.value}")
+        state = await run
+        again = await wf.run_async()
+        return state.value, seen, from_callback, again.value
+
+    state, seen, from_callback, again = asyncio.run(main())
+    assert state == "failed" and again == "failed"
+    assert "a done" in seen and "b failed" in seen and seen[-1] == "run failed"
+    assert "b failed" in from_callback
