@@ -21,7 +21,7 @@ _LAZY = {
     "awaitable": "cc_core.running.aio", "RunStatus": "cc_core.drawing.status_table",
     # errors
     "CCError": "cc_core.errors", "WorkflowError": "cc_core.errors", "JobTypeError": "cc_core.errors",
-    "Problem": "cc_core.errors", "RunNotFoundError": "cc_core.errors",
+    "Problem": "cc_core.errors", "RunNotFoundError": "cc_core.errors", "WorkflowNotFoundError": "cc_core.errors",
     # what plugins implement
     "JobType": "cc_core.plugins.jobtype", "JobTypeContext": "cc_core.plugins.jobtype",
     "JobUpdate": "cc_core.plugins.jobtype", "Launch": "cc_core.plugins.jobtype", "Handle": "cc_core.plugins.jobtype",

@@ -71,6 +71,10 @@ class RunNotFoundError(CCError):
     """No run matches the id or workflow name given."""
 
 
+class WorkflowNotFoundError(RunNotFoundError):
+    """No stored workflow has that name (the REST service starts runs of stored workflows only)."""
+
+
 class JobNotFoundError(CCError):
     """The run has no job of that name."""
 

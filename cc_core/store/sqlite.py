@@ -366,7 +366,11 @@ class SQLiteStore(StatusStore):
     def get_workflow(self, name: str) -> StoredWorkflow:
         rows = self._read("SELECT name, text, directory, created, updated FROM workflows WHERE name = ?", (name,))
         if not rows:
-            raise RunNotFoundError(f"there is no stored workflow named '{name}'")
+            from cc_core.errors import WorkflowNotFoundError
+
+            raise WorkflowNotFoundError(f"there is no stored workflow named '{name}'",
+                                        hint="upload it first (POST /api/workflows/upload); GET /api/workflows "
+                                             "lists the stored ones")
         return StoredWorkflow(*rows[0])
 
     def list_workflows(self) -> list[StoredWorkflow]:

@@ -49,7 +49,8 @@ class ServerEvent:
     id: Optional[str] = None
 
 
-_PLAIN_ERRORS = ("RunNotFoundError", "JobNotFoundError", "RunLockedError", "RunNotEndedError", "RunEndedError",
+_PLAIN_ERRORS = ("RunNotFoundError", "WorkflowNotFoundError", "JobNotFoundError", "RunLockedError",
+                 "RunNotEndedError", "RunEndedError",
                  "UnknownNameError", "StoreError", "PluginError")
 
 
