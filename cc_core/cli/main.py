@@ -228,7 +228,8 @@ def _print_summary(table: Any, run_id: int, state: str) -> None:
     sys.stdout.write(f"run {run_id} {state}: {parts}\n")
     for row in table.rows.values():
         if row.state in ("failed", "killed"):
-            sys.stdout.write(f"  {row.name}: {row.state} — {row.reason or ''}  (ccw logs {run_id} {row.name})\n")
+            logs = f"  (ccw logs {run_id} {row.name})" if row.started is not None else ""   # only jobs that ran
+            sys.stdout.write(f"  {row.name}: {row.state} — {row.reason or ''}{logs}\n")
     if state in ("detached", "interrupted"):
         sys.stdout.write(f"  jobs go on; follow them again with: ccw run --resume {run_id}\n")
 
@@ -421,7 +422,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         row = {"name": info.name, "distribution": info.distribution, "version": info.version, "module": info.module,
                "provides": info.provides, "error": info.error}
         details = {}
+        descriptions = {}
         for kind in info.provides.get("job types", []):
+            cls = registry.job_types.find(kind)
+            if cls is not None and cls.description:
+                descriptions[kind] = cls.description
             try:
                 from cc_core.settings import make_job_type
 
@@ -432,6 +437,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 details[kind] = facts
         if details:
             row["details"] = details
+        if descriptions:
+            row["descriptions"] = descriptions
         rows.append(row)
     if args.json:
         _print_json(rows)
@@ -441,6 +448,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{row['distribution']} {row['version']} ({row['name']} = {row['module']}){status}\n")
         for label, names in row["provides"].items():
             sys.stdout.write(f"    {label}: {', '.join(names)}\n")
+        for kind, text in row.get("descriptions", {}).items():
+            sys.stdout.write(f"    {kind}: {text}\n")
         for kind, facts in row.get("details", {}).items():
             sys.stdout.write(f"    {kind}: {json.dumps(facts, default=str)}\n")
     return 0

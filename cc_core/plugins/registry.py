@@ -20,6 +20,9 @@ from cc_core.errors import PluginError, UnknownNameError
 
 T = TypeVar("T")
 ENTRY_POINT_GROUP = "cc"
+# cc's own store, progress parsers and schedulers: without them nothing runs, so CC_LOAD_PLUGINS (an allow-list of
+# the plugins wanted) keeps them; CC_DISABLE_PLUGINS can still block them by name.
+ESSENTIAL = frozenset({"cc-core", "cc-plugin-schedulers"})
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,9 @@ class Catalogue(Generic[T]):
     first time it is used, so a plugin with heavy dependencies costs nothing to workflows that do not use it.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, left_out: Optional[list[str]] = None) -> None:
         self.kind = kind
+        self.left_out = left_out if left_out is not None else []   # installed plugins not loaded (env lists)
         self.items: dict[str, Union[type[T], str]] = {}
         self.owners: dict[str, str] = {}
 
@@ -84,8 +88,11 @@ class Catalogue(Generic[T]):
         cls = self.find(name)
         if cls is None:
             known = ", ".join(sorted(self.items)) or "none"
-            raise UnknownNameError(f"no {self.kind} named '{name}' is installed (installed: {known})",
-                                   hint=f"install the plugin that provides the {self.kind} '{name}'")
+            hint = f"install the plugin that provides the {self.kind} '{name}'"
+            if self.left_out:
+                hint = (f"CC_LOAD_PLUGINS / CC_DISABLE_PLUGINS leave out the installed plugins "
+                        f"{', '.join(self.left_out)}: one of them may provide it; otherwise {hint}")
+            raise UnknownNameError(f"no {self.kind} named '{name}' is loaded (loaded: {known})", hint=hint)
         return cls
 
     def names(self) -> list[str]:
@@ -104,10 +111,11 @@ class Registry:
 
         self.manager = manager
         self.plugins: list[PluginInfo] = []
-        self.job_types: Catalogue[JobType] = Catalogue("job type")
-        self.schedulers: Catalogue[Scheduler] = Catalogue("scheduler")
-        self.stores: Catalogue[StatusStore] = Catalogue("status store")
-        self.progress_parsers: Catalogue[ProgressParser] = Catalogue("progress parser")
+        self.left_out: list[str] = []
+        self.job_types: Catalogue[JobType] = Catalogue("job type", self.left_out)
+        self.schedulers: Catalogue[Scheduler] = Catalogue("scheduler", self.left_out)
+        self.stores: Catalogue[StatusStore] = Catalogue("status store", self.left_out)
+        self.progress_parsers: Catalogue[ProgressParser] = Catalogue("progress parser", self.left_out)
         self.commands: dict[str, Command] = {}
         self._command_owners: dict[str, str] = {}
         self.functions: dict[str, Any] = {}        # name -> function, @function or "module:name" (ccw serve)
@@ -197,11 +205,14 @@ def build_registry(extra_plugins: Optional[list[tuple[str, object]]] = None) -> 
     blocked = _name_list("CC_DISABLE_PLUGINS") or set()
     allowed = _name_list("CC_LOAD_PLUGINS")
     facts: dict[int, tuple[str, str]] = {}
+    left_out = registry.left_out
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         dist, version = _distribution_facts(ep, facts)
         if ep.name in blocked or dist in blocked:
+            left_out.append(ep.name)
             continue
-        if allowed is not None and ep.name not in allowed and dist not in allowed:
+        if allowed is not None and ep.name not in allowed and dist not in allowed and dist not in ESSENTIAL:
+            left_out.append(ep.name)
             continue
         info = PluginInfo(ep.name, dist, version, ep.value)
         try:

@@ -33,8 +33,8 @@ def job_types_for(spec: WorkflowSpec, registry: "Registry", home: Path) -> tuple
         cls = registry.job_types.find(job.kind)
         if cls is None:
             installed = ", ".join(registry.job_types.names()) or "none"
-            problems.append(locations.problem(f"unknown job kind '{job.kind}' (installed kinds: {installed})",
-                                              job=job.name, field_name="kind"))
+            problems.append(locations.problem(f"unknown job kind '{job.kind}' (installed kinds: {installed})"
+                                              + left_out_note(registry), job=job.name, field_name="kind"))
             unusable.add(job.kind)
             continue
         try:
@@ -43,6 +43,13 @@ def job_types_for(spec: WorkflowSpec, registry: "Registry", home: Path) -> tuple
             problems.extend(exc.problems)
             unusable.add(job.kind)
     return job_types, problems
+
+
+def left_out_note(registry: "Registry") -> str:
+    left_out = getattr(registry, "left_out", None)
+    if not left_out:
+        return ""
+    return f"; CC_LOAD_PLUGINS / CC_DISABLE_PLUGINS leave out the installed plugins {', '.join(left_out)}"
 
 
 def workflow_problems(spec: WorkflowSpec, registry: Optional["Registry"] = None,
