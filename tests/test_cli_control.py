@@ -131,3 +131,48 @@ def test_ctrl_c_at_a_terminal_asks_and_detach_leaves_jobs_running(cc_home: Path,
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert {j["name"]: j["state"] for j in json.loads(resumed.stdout)["jobs"]} == {"long": "done", "after": "done"}
     wait_for(lambda: count_local_processes(marker) == 0, timeout=10, what="job's child gone")
+
+
+def test_ctrl_c_question_takes_one_key_without_enter_while_the_table_goes_on(
+        cc_home: Path, tmp_path: Path, write_workflow: Callable[..., Path]) -> None:
+    gate = tmp_path / "gate"
+    path = write_workflow(f"""
+        name: onekey
+        jobs:
+          long: {{command: "while [ ! -e {gate} ]; do sleep 0.05; done"}}
+          quick: {{command: "while [ ! -e {gate}.quick ]; do sleep 0.05; done"}}
+    """)
+    env = {**os.environ, "CC_HOME": str(cc_home), "COLUMNS": "140", "TERM": "xterm"}
+    master, slave = pty.openpty()
+    runner = subprocess.Popen(ccw_command("run", str(path)), env=env, stdin=slave, stdout=slave, stderr=slave,
+                              close_fds=True)
+    os.close(slave)
+    output = b""
+
+    def read_until(needle: bytes, timeout: float = 20) -> None:
+        nonlocal output
+        deadline = time.monotonic() + timeout
+        while needle not in output and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    output += os.read(master, 65536)
+                except OSError:
+                    break
+        assert needle in output, output[-2000:]
+
+    try:
+        read_until(b"running 2")
+        runner.send_signal(signal.SIGINT)
+        read_until(b"press k to kill")
+        Path(f"{gate}.quick").touch()      # the table goes on while the question is shown
+        read_until(b"done 1")
+        os.write(master, b"k")             # one key, no Enter
+        code = runner.wait(30)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        os.close(master)
+        gate.touch()
+    assert code == 3
+    assert {j["name"]: j["state"] for j in run_status("onekey")["jobs"]} == {"long": "killed", "quick": "done"}

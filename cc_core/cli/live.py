@@ -43,6 +43,7 @@ class LiveTable:
         self.rows = {r.name: r for r in rows}
         self.started = time.time()
         self.finished: Optional[str] = None
+        self.prompt: Optional[str] = None   # a question shown under the table while it goes on updating
         self.lock = threading.Lock()
         self.changed = threading.Event()
 
@@ -119,6 +120,8 @@ class LiveTable:
             hidden = len(self.rows) - len(self.visible())
             extra = f"  ({hidden} more jobs not shown)" if hidden > 0 else ""
             footer = Text.from_markup(f"{summary}   elapsed {now - self.started:.1f}s{extra}")
+        if self.prompt:
+            return Group(table, footer, Text(self.prompt, style="bold yellow"))
         return Group(table, footer)
 
 

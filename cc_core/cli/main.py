@@ -153,52 +153,69 @@ class _Interrupts:
 
     def __init__(self, wake: Any) -> None:
         self.count = 0
-        self.asking = False
         self.wake = wake
 
     def __call__(self, signum: int, frame: Any) -> None:
         self.count += 1
         self.wake.set()
-        if self.asking:
-            raise KeyboardInterrupt  # breaks out of the question: a second Ctrl-C kills
+
+
+QUESTION = ("Interrupted: press k to kill the running jobs, or d to detach and leave them running [k/d] "
+            "(Ctrl-C again kills)")
 
 
 def _follow(controller: Any, table: Any, live: bool, args: argparse.Namespace, interrupts: _Interrupts) -> str:
-    """Wait for the run, drawing the live table; the first Ctrl-C asks whether to kill or detach, the second
-    kills."""
+    """Wait for the run, drawing the live table. The first Ctrl-C asks (one key, no Enter; the table goes on
+    updating) whether to kill or detach; a second Ctrl-C kills. Without a terminal the first Ctrl-C kills."""
+    from contextlib import ExitStack
+
+    from cc_core.cli.keys import read_key, single_keys
+
     view = None
     if live:
         from rich.live import Live
 
         view = Live(table.render(), refresh_per_second=8, transient=False)
         view.start()
-    asked = killed = False
-    try:
-        while not controller.done:
-            # Once the run has finished, its thread ends a moment later: look again soon rather than in 1/8 s.
-            interrupts.wake.wait(0.125 if table.finished is None else 0.002)
-            interrupts.wake.clear()
+    asking = decided = False
+    with ExitStack() as keys:
+        try:
+            while not controller.done:
+                pause = 0.125 if table.finished is None else 0.002
+                if asking:
+                    key = read_key(pause)
+                    if key in ("k", "d"):
+                        asking, decided = False, True
+                        table.prompt = None
+                        keys.close()
+                        _quietly(controller.detach if key == "d" else controller.kill)
+                else:
+                    # Once the run has finished, its thread ends a moment later: look again soon.
+                    interrupts.wake.wait(pause)
+                    interrupts.wake.clear()
+                if interrupts.count >= 1 and not asking and not decided:
+                    if interrupts.count >= 2 or not sys.stdin.isatty():
+                        decided = True
+                        _quietly(controller.kill)
+                    else:
+                        asking = True
+                        keys.enter_context(single_keys())
+                        table.prompt = QUESTION
+                        if view is None:
+                            sys.stdout.write("\n" + QUESTION + "\n")
+                            sys.stdout.flush()
+                if asking and interrupts.count >= 2:
+                    asking, decided = False, True
+                    table.prompt = None
+                    keys.close()
+                    _quietly(controller.kill)
+                if view is not None:
+                    view.update(table.render())
+        finally:
+            table.prompt = None
             if view is not None:
                 view.update(table.render())
-            if interrupts.count >= 1 and not asked:
-                asked = True
-                if view is not None:
-                    view.stop()
-                choice = "kill" if interrupts.count >= 2 else _ask_kill_or_detach(interrupts)
-                if view is not None:
-                    view.start()
-                if choice == "detach" and interrupts.count < 2:
-                    _quietly(controller.detach)
-                else:
-                    killed = True
-                    _quietly(controller.kill)
-            if interrupts.count >= 2 and not killed:
-                killed = True
-                _quietly(controller.kill)
-    finally:
-        if view is not None:
-            view.update(table.render())
-            view.stop()
+                view.stop()
     return controller.wait().value
 
 
@@ -207,19 +224,6 @@ def _quietly(action: Callable[[], Any]) -> None:
         action()
     except CCError:
         pass  # the run ended meanwhile
-
-
-def _ask_kill_or_detach(interrupts: _Interrupts) -> str:
-    if not sys.stdin.isatty():
-        return "kill"
-    interrupts.asking = True
-    try:
-        answer = input("\nInterrupted. [k]ill the running jobs, or [d]etach and leave them running? [k/d] ")
-    except (KeyboardInterrupt, EOFError):
-        return "kill"
-    finally:
-        interrupts.asking = False
-    return "detach" if answer.strip().lower().startswith("d") else "kill"
 
 
 def _print_summary(table: Any, run_id: int, state: str) -> None:
