@@ -1,0 +1,1 @@
+echo cleaning\n
