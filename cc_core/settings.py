@@ -123,6 +123,8 @@ def settings_problems(registry: "Registry", home: Optional[Path] = None) -> list
     problems: list[Problem] = []
     for kind, options in (data.get("job_types") or {}).items():
         cls = registry.job_types.find(kind)
+        if cls is None and getattr(registry, "left_out", None):
+            continue   # perhaps a kind of a plugin CC_LOAD_PLUGINS / CC_DISABLE_PLUGINS leave out
         if cls is None:
             installed = ", ".join(registry.job_types.names()) or "none"
             problems.append(Problem(f"job_types: '{kind}' is not an installed job kind (installed kinds: "

@@ -15,7 +15,7 @@ from cc_core.running.events import Event, EventBus, RunFinished
 T = TypeVar("T")
 
 
-async def when_done(add_done_callback: Callable[[Callable[[], None]], None], result: Callable[[], T]) -> T:
+async def when_done(add_done_callback: Callable[[Callable[..., None]], None], result: Callable[[], T]) -> T:
     """Wait without blocking the loop until ``add_done_callback`` calls back (from any thread, or at once when
     already done), then return ``result()`` (which may raise). The shape every thread-driven handle of cc can
     offer: a run, a function call's future."""
@@ -26,7 +26,7 @@ async def when_done(add_done_callback: Callable[[Callable[[], None]], None], res
         if not finished.done():
             finished.set_result(None)
 
-    def on_done() -> None:
+    def on_done(*_: Any) -> None:   # a future's callbacks get the future; a run's get nothing
         try:
             loop.call_soon_threadsafe(settle)
         except RuntimeError:   # the loop was closed meanwhile: nobody waits any more
@@ -38,12 +38,14 @@ async def when_done(add_done_callback: Callable[[Callable[[], None]], None], res
 
 
 def awaitable(handle: Any) -> Awaitable[Any]:
-    """An awaitable of a run (:class:`cc_core.api.RunController`) or a ``concurrent.futures.Future``."""
+    """An awaitable of a run (:class:`cc_core.api.RunController`), a ``concurrent.futures.Future``, or any handle
+    with ``add_done_callback(fn)`` and a blocking ``result()`` (or ``wait()``) that returns at once when done."""
     import concurrent.futures
 
     if isinstance(handle, concurrent.futures.Future):
         return asyncio.wrap_future(handle)
-    return when_done(handle.add_done_callback, handle.wait)
+    result = getattr(handle, "result", None) or handle.wait
+    return when_done(handle.add_done_callback, result)
 
 
 def subscribe_async(bus: EventBus, callback: Callable[[Event], Any],
