@@ -539,6 +539,12 @@ def cmd_add_job(args: argparse.Namespace) -> int:
         raise WorkflowError([Problem(_pydantic_message(exc), job=args.name)]) from None
     if job.name in spec.jobs:
         raise WorkflowError([Problem("a job of this name is already in the run", job=job.name)])
+    from cc_core.workflow.names import case_clashes
+
+    for name, earlier in case_clashes([*spec.jobs, job.name])[-1:]:
+        if name == job.name:
+            raise WorkflowError([Problem(f"the run has a job '{earlier}', which differs only in upper/lower case",
+                                         job=job.name)])
     problems = dependency_problems({**spec.jobs, job.name: job})
     if problems:
         raise WorkflowError(problems)

@@ -23,11 +23,29 @@ DEFAULT_SCHEDULER = "parallel"
 
 
 def spec_from_data(data: dict[str, Any], directory: str) -> WorkflowSpec:
-    """Rebuild a workflow from its stored plain-data form (:meth:`WorkflowSpec.to_data`)."""
-    jobs = {name: JobSpec(name=name, **fields) for name, fields in (data.get("jobs") or {}).items()}
-    return WorkflowSpec(name=data["name"], description=data.get("description", ""), jobs=jobs,
-                        limits=Limits(**(data.get("limits") or {})), colors=data.get("colors") or {},
-                        cache=data.get("cache"), workflow_dir=directory)
+    """Rebuild a workflow from its stored plain-data form (:meth:`WorkflowSpec.to_data`). A run recorded before a
+    rule was added (a name now refused, say) is rebuilt as it was recorded: it was valid when it started."""
+    from pydantic import ValidationError
+
+    jobs: dict[str, JobSpec] = {}
+    for name, fields in (data.get("jobs") or {}).items():
+        try:
+            jobs[name] = JobSpec(name=name, **fields)
+        except ValidationError:
+            jobs[name] = JobSpec.model_construct(name=name, **fields)
+    try:
+        limits = Limits(**(data.get("limits") or {}))
+    except ValidationError:
+        limits = Limits()
+    try:
+        spec = WorkflowSpec(name=data["name"], description=data.get("description", ""), limits=limits,
+                            colors=data.get("colors") or {}, cache=data.get("cache"), workflow_dir=directory)
+    except ValidationError:
+        spec = WorkflowSpec.model_construct(name=data["name"], description=data.get("description", ""),
+                                            limits=limits, colors=data.get("colors") or {},
+                                            cache=data.get("cache"), workflow_dir=directory)
+    spec.jobs = jobs
+    return spec
 
 
 def _scheduler(registry: "Registry", name: str, spec: WorkflowSpec, max_parallel: Optional[int]) -> Any:
