@@ -40,6 +40,7 @@ def test_validate_reports_every_problem_at_once(write_workflow: Callable[..., Pa
           on: {command: "true"}
           null: {command: "true"}
           "h\\n": {command: "true"}
+          i: {script: /dev/null}
     """, **{"plain__bin": "#!/bin/sh\necho hi\n"})
     (path.parent / "folder").mkdir()
     result = ccw("validate", str(path))
@@ -64,6 +65,7 @@ def test_validate_reports_every_problem_at_once(write_workflow: Callable[..., Pa
         (13, "'BAD=KEY' is not an environment variable name"),
         (15, "a key is empty"),
         (16, "is not a job name"),
+        (17, "script '/dev/null' is not a regular file"),
     ]
     for line, text in expected:
         assert any(f"{path}:{line}:" in row and text in row for row in err.splitlines()), (line, text, err)

@@ -148,3 +148,51 @@ def test_runs_can_be_awaited_and_their_events_followed_from_asyncio(write_workfl
     assert state == "failed" and again == "failed"
     assert "a done" in seen and "b failed" in seen and seen[-1] == "run failed"
     assert "b failed" in from_callback
+
+
+def test_end_of_run_log_hint_only_for_jobs_that_ran(write_workflow: Callable[..., Path], cc_home: Path,
+                                                    tmp_path: Path) -> None:
+    from cc_core.running.control import run_status
+    from cc_core.testing.polling import wait_for
+
+    gate = tmp_path / "gate"
+    path = write_workflow(f"""\
+        name: hint
+        jobs:
+          first: {{command: 'while [ ! -e {gate} ]; do sleep 0.05; done'}}
+          second: {{command: 'true', depends: [first]}}
+    """)
+    runner = subprocess.Popen(ccw_command("run", "--no-live", str(path)), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        def first_running() -> bool:
+            try:
+                return any(j["name"] == "first" and j["state"] == "running" for j in run_status("hint")["jobs"])
+            except Exception:  # noqa: BLE001 - the run is not recorded yet
+                return False
+
+        wait_for(first_running, what="job first running")
+        assert ccw("kill", "hint").returncode == 0
+        out, _ = runner.communicate(timeout=60)
+    finally:
+        gate.touch()
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 3
+    lines = {line.split(":")[0].strip(): line for line in out.splitlines() if line.startswith("  ")}
+    assert "(ccw logs" in lines["first"]
+    assert "killed" in lines["second"] and "ccw logs" not in lines["second"]
+
+
+def test_load_only_some_plugins_keeps_the_schedulers_and_plugins_shows_descriptions(
+        write_workflow: Callable[..., Path], cc_home: Path) -> None:
+    path = write_workflow("jobs:\n  a: {command: 'true'}\n")
+    env = {**os.environ, "CC_LOAD_PLUGINS": "local"}
+    run = subprocess.run(ccw_command("run", "-q", str(path)), env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    ssh = write_workflow("jobs:\n  a: {kind: ssh, host: nowhere, command: 'true'}\n", name="ssh.yaml")
+    refused = subprocess.run(ccw_command("validate", str(ssh)), env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "leave out the installed plugins" in refused.stderr
+    assert "ssh" in refused.stderr.split("leave out the installed plugins")[1]
+    listing = ccw("plugins")
+    assert "local: processes on this machine" in listing.stdout

@@ -61,7 +61,7 @@ def test_upload_json_lists_gets_exports_and_deletes(api: Any, two_jobs: str) -> 
     assert api.delete("/api/workflows/pair").status_code == 204
     assert api.get("/api/workflows").json() == []
     missing = api.get("/api/workflows/pair")
-    assert missing.status_code == 404 and missing.json()["error"] == "RunNotFoundError"
+    assert missing.status_code == 404 and missing.json()["error"] == "WorkflowNotFoundError"
 
 
 def test_upload_json_name_overrides_the_yaml_name(api: Any, two_jobs: str) -> None:
