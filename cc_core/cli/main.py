@@ -663,7 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", action="append", metavar="JOB,...", help="run these jobs and everything below them "
                    "again, even if they were done")
     p.add_argument("--force", action="append", metavar="JOB", help="run JOB even if its cache has a result")
-    p.add_argument("--max-parallel", "-j", type=int, default=None, help="jobs at once")
+    p.add_argument("--max-parallel", "-j", type=_positive, default=None, metavar="N", help="jobs at once, at least 1")
     _follow_options(p)
     p.set_defaults(handler=cmd_rerun)
 

@@ -210,7 +210,7 @@ def load_workflow_text(text: str, *, file: Optional[Path] = None, name: Optional
         from cc_core.workflow.validation import workflow_problems
 
         try:
-            problems.extend(workflow_problems(spec)[1])
+            problems.extend(_not_said_yet(workflow_problems(spec)[1], problems))
         except WorkflowError as exc:   # e.g. a broken settings file: said as well, not instead
             problems.extend(exc.problems)
         except CCError as exc:
@@ -234,6 +234,16 @@ def read_workflow_text(text: str, *, file: Optional[Path] = None, name: Optional
             if settings:
                 exc.hint = "the file as changed by " + ", ".join(s.origin for s in settings)
             raise
+
+
+_FILE_FIELDS = (None, "script", "notebook", "exec")
+
+
+def _not_said_yet(later: list[Problem], found: list[Problem]) -> list[Problem]:
+    """The later checks' problems, less a file problem of a job whose file the reading already found wanting
+    (e.g. cloudmesh-cc's script named after the job): one problem is said once."""
+    said = {(p.job, p.line) for p in found if p.job is not None and p.field in _FILE_FIELDS}
+    return [p for p in later if not (p.field in ("script", "notebook") and (p.job, p.line) in said)]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
