@@ -23,7 +23,7 @@ from cc_core.plugins.jobtype import JobType, JobTypeContext
 if TYPE_CHECKING:
     from cc_core.plugins.registry import Registry
 
-_TOP = ("job_types", "environments")
+_TOP = ("job_types", "environments", "functions")
 # Options every job type takes (where environments are built and found: docs/environments.md), on top of its own.
 SHARED_OPTIONS = ("environments", "conda_root")
 
@@ -73,8 +73,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     if not isinstance(data, dict):
         raise SettingsError([Problem("the settings file is a mapping, e.g. 'job_types: {local: {kill_grace: 10}}'",
                                      file=path, line=root.line)])
-    problems = [Problem(f"unknown setting '{key}' (settings: {', '.join(_TOP)})", file=path, line=lines[(key,)])
-                for key in data if key not in _TOP]
+    problems: list[Problem] = []
     job_types = data.get("job_types") or {}
     if not isinstance(job_types, dict):
         problems.append(Problem("'job_types' maps a job kind to its settings, e.g. 'local: {kill_grace: 10}'",
@@ -120,7 +119,8 @@ def settings_problems(registry: "Registry", home: Optional[Path] = None) -> list
         path, data, lines = _settings(home)
     except SettingsError as exc:
         return exc.problems
-    problems: list[Problem] = []
+    problems = [Problem(f"unknown setting '{key}' (settings: {', '.join(_TOP)})", file=path, line=lines[(key,)])
+                for key in data if key not in _TOP]
     for kind, options in (data.get("job_types") or {}).items():
         cls = registry.job_types.find(kind)
         if cls is None and getattr(registry, "left_out", None):
