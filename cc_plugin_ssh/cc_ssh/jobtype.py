@@ -8,6 +8,11 @@
 * cancel: one remote command per host ends each job's whole process tree.
 * read_logs: one remote command per host reads every log on from its offset; the bytes also go into the job's
   local log file, so ``ccw logs`` works as for local jobs.
+
+With the host agent (:mod:`cc_ssh.agent`, on by default where the host has python3) submit is one round trip
+over the open connection, and a job's log growth and end are pushed the moment they happen (:mod:`cc_ssh.watching`);
+check and read_logs then only serve the jobs no agent watches (after the agent or the connection died, until a new
+agent watches them again).
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ import paramiko
 from cc_core.environments.host import (DEFAULT_ROOT, EnvironmentHost, ShellEnvironmentHost, conda_roots_option,
                                        root_option)
 from cc_core.errors import JobTypeError
-from cc_core.plugins.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
+from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk,
+                                     LogRequest, UpdateSink, read_log_file)
 from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
+from cc_ssh.agent import AgentLost, agent_for, close_agents
 from cc_ssh.batch import LogRead, RemoteStatus, cancel_script, logs_script, parse_logs, parse_status, status_script
 from cc_ssh.connection import FIRST_PAUSE, CommandTimeout, HostConnection, bare_message
 from cc_ssh.failures import HostUnavailable, disk_full, is_disk_full, with_job
@@ -41,6 +48,7 @@ from cc_core.workflow.staging import missing_inputs
 from cc_ssh.staging import fetch_outputs, split_plan, subfolders, upload_plan, workdir_of
 from cc_ssh.target import HostTarget, resolution_problem
 from cc_ssh.transfer import upload
+from cc_ssh.watching import Watches
 from cc_ssh.wrapper import bad_env_names, executed_notebook_name, script_name, wrapper_script
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,7 @@ T = TypeVar("T")
 LOG_LIMIT = 1 << 20            # bytes of one log read per job while it runs
 FINAL_LOG_LIMIT = 64 << 20     # ... and once it ended (the last read takes the rest)
 MAX_PARALLEL_HOSTS = 8
+PLAIN_LOG_EVERY = 1.0          # seconds between two log reads by plain command of one host's unwatched jobs
 
 
 class SSHJobType(JobType):
@@ -56,7 +65,7 @@ class SSHJobType(JobType):
     blocking = True
     starts_running = True
     poll_interval = 1.0
-    log_interval = 1.0
+    log_interval = 0.25            # watched jobs' logs are local copies; plain reads still go once a second
 
     def __init__(self, context: JobTypeContext, pool: Optional[ConnectionPool] = None) -> None:
         super().__init__(context)
@@ -64,6 +73,8 @@ class SSHJobType(JobType):
         self._used: dict[tuple[str, str, str], HostTarget] = {}
         self._notes: dict[tuple[str, int], Optional[str]] = {}       # what a running job's row says now
         self._pending_cancels: dict[tuple[str, int], ActiveJob] = {}  # cancels a host was not there for
+        self._watches = Watches(self._finish_pushed, self._needs_copy)
+        self._plain_logs_at: dict[int, float] = {}                    # connection -> when its logs were read
 
     # ------------------------------------------------------------------------------------------------ setup
     def settings(self, job: JobSpec) -> SSHSettings:
@@ -92,13 +103,21 @@ class SSHJobType(JobType):
         target = HostTarget(host, handle.get("user"), handle.get("ssh_config") or settings.config_path)
         return self._connection(target, settings), settings
 
+    def start(self, sink: UpdateSink) -> None:
+        self._watches.start(sink)
+
     def stop(self) -> None:
-        self.pool.close(list(self._used.values()))
+        self._watches.close()
+        targets = list(self._used.values())
+        close_agents([c for c in (self.pool.find(t) for t in targets) if c is not None])
+        self.pool.close(targets)
 
     def describe(self) -> dict[str, Any]:
         return {"connections": [{"host": c.target.label, "connected": c.connected,
-                                 "opened": c.connections_opened, "commands": c.commands_run}
-                                for c in self.pool.connections()]}
+                                 "opened": c.connections_opened, "commands": c.commands_run,
+                                 "agent": agent is not None,
+                                 "agent_requests": agent.requests if agent is not None else 0}
+                                for c in self.pool.connections() for agent in [agent_for(c, start=False)]]}
 
     # ------------------------------------------------------------------------------------------------ checks
     def validate(self, job: JobSpec, workflow_dir: Path) -> list[str]:
@@ -161,7 +180,9 @@ class SSHJobType(JobType):
         pause = FIRST_PAUSE
         while True:
             try:
-                return self._submit_once(launch)
+                handle = self._submit_once(launch)
+                self._follow(launch, handle, settings)
+                return handle
             except (HostUnavailable, CommandTimeout) as exc:
                 waited = time.monotonic() - started
                 remaining = settings.reconnect_window - waited
@@ -244,9 +265,32 @@ class SSHJobType(JobType):
     def _run(self, connection: HostConnection, script: str, settings: SSHSettings, job: Optional[str],
              what: str) -> Any:
         try:
-            return connection.exec("sh -s", stdin=script.encode(), timeout=settings.command_timeout, what=what)
+            return self._sh(connection, settings, script, settings.command_timeout, what, start_agent=True)
         except JobTypeError as exc:
             raise with_job(exc, job) from None
+
+    @staticmethod
+    def _sh(connection: HostConnection, settings: SSHSettings, script: str, timeout: float, what: str,
+            start_agent: bool = False) -> Any:
+        """``sh -s`` with ``script``: through the host agent when it runs (one round trip), else as a command of
+        its own. Every script sent this way may be sent twice (the agent may die after running it)."""
+        agent = agent_for(connection, start=start_agent) if settings.agent else None
+        if agent is not None:
+            try:
+                return agent.sh(script, timeout)
+            except AgentLost as exc:
+                log.info("host '%s': %s; sending it as a command", connection.target.label, exc)
+        return connection.exec("sh -s", stdin=script.encode(), timeout=timeout, what=what)
+
+    def _follow(self, launch: Launch, handle: Handle, settings: SSHSettings) -> None:
+        """Have the host agent watch a job just submitted (its end and log are then pushed)."""
+        if not settings.agent or not self._watches.pushing:
+            return
+        connection, _ = self._job_connection(launch.job)
+        agent = agent_for(connection, start=False)
+        if agent is not None:
+            self._watches.watch(agent, ActiveJob(launch.key, launch.attempt, handle, launch.job, launch.job_dir,
+                                                 launch.log_path))
 
     def find(self, launch: Launch) -> Optional[Handle]:
         """The attempt's handle when it was launched already (the store lost it); ``None`` otherwise, or when the
@@ -282,31 +326,44 @@ class SSHJobType(JobType):
             return [out for outs in pool.map(lambda g: work(*g), groups) for out in outs]
 
     def check(self, active: Sequence[ActiveJob]) -> list[JobUpdate]:
-        return self._each_host(self._by_host(active, lambda a: (a.handle, a.job)), self._check_host)
+        plain = [job for job in active if not self._watches.watching(job.key, job.attempt)]
+        return self._each_host(self._by_host(plain, lambda a: (a.handle, a.job)), self._check_host)
 
     def _check_host(self, connection: HostConnection, settings: SSHSettings,
                     jobs: list[ActiveJob]) -> list[JobUpdate]:
         self._retry_cancels(connection, settings, jobs)
         folders = [str(job.handle.get("folder")) for job in jobs]
         try:
-            result = connection.exec("sh -s", stdin=status_script(folders).encode(),
-                                     timeout=settings.command_timeout, what="checking jobs")
+            result = self._sh(connection, settings, status_script(folders), settings.command_timeout,
+                              "checking jobs")
         except JobTypeError as exc:
             return self._host_down(jobs, exc)
         statuses = parse_status(result.stdout.decode("utf-8", "replace"), len(jobs))
         updates: list[JobUpdate] = []
         ended: list[tuple[ActiveJob, RemoteStatus]] = []
+        running: list[ActiveJob] = []
         for index, job in enumerate(jobs):
             status = statuses.get(index)
             if status is None:
                 continue
             if status.state == "running":
                 updates += self._note(job, None)
+                running.append(job)
             else:
                 ended.append((job, status))
         if ended:
             updates += self._finish(connection, ended)
+        self._watch_again(connection, settings, running)
         return updates
+
+    def _watch_again(self, connection: HostConnection, settings: SSHSettings, running: list[ActiveJob]) -> None:
+        """Running jobs no agent watches (after a resume, or an agent that died): a new agent watches them."""
+        if not running or not settings.agent or not self._watches.pushing:
+            return
+        agent = agent_for(connection)
+        if agent is not None:
+            for job in running:
+                self._watches.watch(agent, job)
 
     def _note(self, job: ActiveJob, note: Optional[str]) -> list[JobUpdate]:
         """A running job's note (``None`` clears it), reported only when it changes."""
@@ -327,6 +384,8 @@ class SSHJobType(JobType):
         not reported yet are reported on a later check."""
         updates: list[JobUpdate] = []
         host = connection.target.label
+        if not any(status.state == "ended" and self._needs_copy(job) for job, status in ended):
+            return [self._end_update(job, status, [], host) for job, status in ended]
         try:
             with connection.sftp() as sftp:
                 for job, status in ended:
@@ -336,6 +395,15 @@ class SSHJobType(JobType):
             connection.drop()
             log.warning("host '%s': could not copy the outputs of ended jobs yet (%s); trying again", host, exc)
         return updates
+
+    def _finish_pushed(self, agent: Any, job: ActiveJob, status: RemoteStatus) -> Optional[JobUpdate]:
+        """The end of a job an agent saw end, outputs copied back; ``None`` when the copy has to wait."""
+        updates = self._finish(agent.connection, [(job, status)])
+        return updates[0] if updates else None
+
+    @staticmethod
+    def _needs_copy(job: ActiveJob) -> bool:
+        return bool(job.job.outputs or job.handle.get("notebook"))
 
     @staticmethod
     def _fetch(sftp: paramiko.SFTPClient, job: ActiveJob) -> list[str]:
@@ -380,8 +448,7 @@ class SSHJobType(JobType):
     def _cancel_host(self, connection: HostConnection, settings: SSHSettings, jobs: list[ActiveJob]) -> bool:
         script = cancel_script([str(job.handle.get("folder")) for job in jobs], settings.kill_grace)
         try:
-            connection.exec("sh -s", stdin=script.encode(), timeout=settings.command_timeout + settings.kill_grace,
-                            what="cancelling jobs")
+            self._sh(connection, settings, script, settings.command_timeout + settings.kill_grace, "cancelling jobs")
         except JobTypeError as exc:
             log.warning("%s (the cancel is sent again when the host answers)", exc)
             for job in jobs:
@@ -398,15 +465,32 @@ class SSHJobType(JobType):
 
     # ------------------------------------------------------------------------------------------------ logs
     def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
-        return self._each_host(self._by_host(requests, lambda r: (r.handle, None)), self._read_host)
+        chunks: list[LogChunk] = []
+        plain: list[LogRequest] = []
+        for request in requests:
+            if self._watches.watching(request.key, request.attempt):
+                # the agent copies the log as it grows: the local copy is complete up to now
+                chunk = read_log_file(request, limit=LOG_LIMIT)
+                if request.final:
+                    self._watches.forget(request.key, request.attempt)
+                if chunk.data or request.final:
+                    chunks.append(chunk)
+            else:
+                plain.append(request)
+        return chunks + self._each_host(self._by_host(plain, lambda r: (r.handle, None)), self._read_host)
 
     def _read_host(self, connection: HostConnection, settings: SSHSettings,
                    requests: list[LogRequest]) -> list[LogChunk]:
+        if self._watches.pushing and not any(r.final for r in requests):
+            now = time.monotonic()
+            if now < self._plain_logs_at.get(id(connection), 0.0) + PLAIN_LOG_EVERY:
+                return []
+            self._plain_logs_at[id(connection)] = now
         reads = [LogRead(str(r.handle.get("folder")), str(r.handle.get("log")), r.offset, LOG_LIMIT)
                  for r in requests]
         try:
-            result = connection.exec("sh -s", stdin=logs_script(reads, FINAL_LOG_LIMIT).encode(),
-                                     timeout=settings.command_timeout, what="reading logs")
+            result = self._sh(connection, settings, logs_script(reads, FINAL_LOG_LIMIT), settings.command_timeout,
+                              "reading logs")
         except JobTypeError as exc:
             log.warning("%s", exc)
             return []

@@ -45,6 +45,9 @@ class SSHSettings(BaseModel):
     """The environment cache folder on the host (default ``~/.cc/envs``; docs/environments.md)."""
     conda_root: Optional[Union[str, list[str]]] = None
     """Where conda installations are looked for first on the host (``conda: NAME``)."""
+    agent: bool = True
+    """Start jobs and hear of their ends and log lines through a small agent on the host (needs the host's
+    python3; without it, or with ``agent: false``, plain commands poll every second)."""
 
     @field_validator("connect_timeout", "command_timeout", "kill_grace", "reconnect_backoff_max", "reconnect_window",
                      mode="before")
@@ -52,7 +55,7 @@ class SSHSettings(BaseModel):
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)
 
-    @field_validator("accept_new_host_keys", mode="before")
+    @field_validator("accept_new_host_keys", "agent", mode="before")
     @classmethod
     def _flag(cls, value: Any) -> Any:
         if isinstance(value, str):
