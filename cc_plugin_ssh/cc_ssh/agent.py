@@ -37,7 +37,12 @@ Listener = Callable[[Event], None]
 
 
 class AgentLost(Exception):
-    """The agent (or its connection) went away before it answered."""
+    """The agent (or its connection) went away before it answered. ``sent`` is False when the request surely never
+    reached it (so sending it another way cannot run it twice)."""
+
+    def __init__(self, message: str, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class HostAgent:
@@ -55,6 +60,7 @@ class HostAgent:
         self._listeners: dict[str, Listener] = {}
         self._lost_listeners: list[Callable[[], None]] = []
         self.no_python = False
+        self.pid = 0
 
     # ------------------------------------------------------------------------------------------------ life
     def start(self) -> None:
@@ -90,6 +96,7 @@ class HostAgent:
             raise AgentLost(f"the host agent said {first[:200]!r} instead of hello (a login banner?)") from None
         channel.settimeout(None)
         self._channel = channel
+        self.pid = int(hello.get("pid") or 0)
         self.alive = True
         threading.Thread(target=self._read, args=(stream,), name=f"cc-agent-{self.connection.target.label}",
                          daemon=True).start()
@@ -158,7 +165,7 @@ class HostAgent:
         answer: list[Event] = []
         with self._lock:
             if not self.alive or self._channel is None:
-                raise AgentLost("the host agent is not running")
+                raise AgentLost("the host agent is not running", sent=False)
             self._waiting[number] = (done, answer)
         line = (json.dumps({**message, "id": number}) + "\n").encode()
         try:

@@ -18,7 +18,8 @@ type uses: HostName, User, Port, IdentityFile, ProxyJump of the ssh config file 
 (``accept_new_host_keys=True`` or ``CC_SSH_ACCEPT_NEW_HOST_KEYS=1`` records unknown ones in known_hosts).
 
 * ``.run(command, *, timeout=None, stdin=None) -> RemoteResult(exit_code, stdout, stderr)`` runs ``command``
-  through the remote user's shell. A non-zero exit code is returned, not raised. ``command`` is sent once: when
+  through the remote user's shell (by the host agent in one round trip when the host has python3, else as a
+  command of its own). A non-zero exit code is returned, not raised. ``command`` is sent once: when
   the connection drops while it runs, :class:`cc_ssh.failures.HostUnavailable` is raised (a command is sent again
   on a fresh connection only when the old one had died before it was sent).
 * ``.put(local_path, remote_path)`` / ``.get(remote_path, local_path)`` copy a file or a folder; ``~/`` in a
@@ -38,7 +39,9 @@ from pathlib import Path
 from typing import Optional, Union
 
 from cc_core.errors import JobTypeError
+from cc_ssh.agent import AgentLost, agent_for
 from cc_ssh.connection import HostConnection
+from cc_ssh.failures import connection_lost
 from cc_ssh.pool import POOL
 from cc_ssh.settings import settings_for
 from cc_ssh.target import HostTarget
@@ -75,7 +78,17 @@ class RemoteShell:
     def run(self, command: str, *, timeout: Optional[float] = None,
             stdin: Union[str, bytes, None] = None) -> RemoteResult:
         data = stdin.encode() if isinstance(stdin, str) else stdin
-        result = self.connection.exec(command, stdin=data, timeout=timeout or DEFAULT_TIMEOUT, idempotent=False)
+        agent = agent_for(self.connection)
+        result = None
+        if agent is not None:
+            try:
+                result = agent.run(command, data, timeout or DEFAULT_TIMEOUT)
+            except AgentLost as exc:
+                if exc.sent:   # it may have run: never sent twice
+                    raise connection_lost(self.connection.target, f"running '{command[:60]}'", exc) from None
+        if result is None:
+            result = self.connection.exec(command, stdin=data, timeout=timeout or DEFAULT_TIMEOUT,
+                                          idempotent=False)
         return RemoteResult(result.exit_code, result.stdout.decode("utf-8", "replace"),
                             result.stderr.decode("utf-8", "replace"))
 

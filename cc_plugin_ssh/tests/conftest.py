@@ -167,6 +167,19 @@ def processes_alive(shell: RemoteShell, pids: list[int]) -> list[int]:
     return [int(row[0]) for row in rows if len(row) > 1 and not row[1].startswith("Z")]
 
 
+def remote_commands(connection: Any) -> int:
+    """Commands sent to a host so far: each its own channel, or one request to the host agent."""
+    from cc_ssh.agent import agent_for
+
+    agent = agent_for(connection, start=False)
+    return connection.commands_run + (agent.requests if agent is not None else 0)
+
+
+@pytest.fixture
+def sent() -> Any:
+    return remote_commands
+
+
 @pytest.fixture
 def alive() -> Any:
     return processes_alive

@@ -46,12 +46,12 @@ def test_cancelling_a_job_that_already_ended_leaves_its_end_alone(remote) -> Non
     assert (update.state, update.exit_code) == (JobState.DONE, 0)
 
 
-def test_one_cancel_command_ends_many_jobs_of_a_host(remote, alive) -> None:
+def test_one_cancel_command_ends_many_jobs_of_a_host(remote, alive, sent) -> None:
     jobs = [remote.submit(f"sleeper{i}", command="sleep 300") for i in range(3)]
     connection = remote.job_type.pool.connections()[0]
-    before = connection.commands_run
+    before = sent(connection)
     remote.job_type.cancel([job.active for job in jobs])
-    assert connection.commands_run - before == 1
+    assert sent(connection) - before == 1
     assert {u.state for u in remote.wait_end(*jobs).values()} == {JobState.KILLED}
     assert alive(remote.shell, [int(job.handle["pid"]) for job in jobs]) == []
 

@@ -29,15 +29,15 @@ def test_one_connection_serves_every_job_check_log_read_and_cancel_of_a_host(own
     assert [c.connections_opened for c in POOL.connections()] == [1]
 
 
-def test_a_check_of_many_jobs_is_one_remote_command(remote) -> None:
+def test_a_check_of_many_jobs_is_one_remote_command(remote, sent) -> None:
     jobs = [remote.submit(f"many{i}", command="sleep 2" if i % 2 else "exit 0") for i in range(6)]
     connection = POOL.connections()[0]
-    before = connection.commands_run
+    before = sent(connection)
     remote.job_type.check([job.active for job in jobs])
-    assert connection.commands_run - before == 1
-    before = connection.commands_run
+    assert sent(connection) - before == 1
+    before = sent(connection)
     remote.job_type.read_logs([remote_request(job) for job in jobs])
-    assert connection.commands_run - before == 1
+    assert sent(connection) - before == 1
     remote.job_type.cancel([job.active for job in jobs])
 
 
