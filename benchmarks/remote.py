@@ -97,12 +97,15 @@ def ssh_section(work: Path, bin_dir: Path, runs: int) -> Section:
         floor = [run_once(floor_argv) for _ in range(max(1, runs))]
         cc_runs: list[Sample] = []
         logins: list[int] = []
-        for i in range(1):   # one run: with a poll every second it takes about a minute
+        for i in range(1):   # one run (the floor takes several)
             home = work / f"home-ssh-{i}"
             before = server.accepted_logins()
             cc_runs.append(run_once([str(bin_dir / "ccw"), "run", str(flow), "-q", "--max-parallel", "2"],
                                     env=cc_env(home, CC_SSH_CONFIG=str(server.config_path))))
             logins.append(server.accepted_logins() - before)
+        from ssh_latency import measure
+
+        latency = measure(server, work / "ssh-latency")
     finally:
         server.close()
     f, c = _median(floor), _median(cc_runs)
@@ -111,9 +114,19 @@ def ssh_section(work: Path, bin_dir: Path, runs: int) -> Section:
     table.add(["ccw run (whole process)", f"{c:.2f} s", f"<= 1.5x floor ({1.5 * f:.2f} s)",
                f"{_yes(c <= 1.5 * f)} ({c / f:.2f}x)"])
     table.add(["SSH connections opened by one ccw run", f"{max(logins)}", "<= 2", _yes(max(logins) <= 2)])
+    end, line, kill = latency["end_ms"], latency["progress_ms"], latency["kill"]
+    table.add(["a job's exit to its end pushed (20 jobs, median / max)", f"{end['median']:.0f} / {end['max']:.0f} ms",
+               "median <= 100 ms", _yes(end["median"] <= 100)])
+    read = latency["log_interval"] * 1000
+    table.add(["a progress line to the local log copy (median / max); the engine reads that copy every "
+               f"{read:.0f} ms", f"{line['median']:.0f} / {line['max']:.0f} ms", "<= 500 ms",
+               _yes(line["max"] + read <= 500)])
+    table.add([f"sshd killed (every process) and restarted while {kill['jobs']} jobs are submitted: ran once / "
+               "twice / never, done", f"{kill['ran_once']} / {kill['ran_twice']} / {kill['never']}, {kill['done']}",
+               "all once, all done", _yes(kill["ran_once"] == kill["jobs"] == kill["done"])])
     submit, notice = _phases(work / "home-ssh-0")
     notes = [f"runs: floor {', '.join(f'{s.wall:.2f}' for s in floor)} s; cc {', '.join(f'{s.wall:.2f}' for s in cc_runs)}"
-             f" s; logins per cc run {logins}",
+             f" s; logins per cc run {logins}; the sshd-kill run took {kill['seconds']:.1f} s",
              f"where cc's time goes (store timestamps): queued -> running (submission) median {submit * 1000:.0f} ms; "
              f"running -> done for a job that runs 'true' median {notice * 1000:.0f} ms"]
     return title, table, notes

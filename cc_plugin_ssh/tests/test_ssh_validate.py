@@ -60,7 +60,7 @@ def test_bad_options_are_problems(workflow: Path) -> None:
     found = problems(workflow, host="server1", options={"remote_rot": "/x"})
     assert found == ["unknown ssh option 'remote_rot' (known: ssh_config, accept_new_host_keys, "
                      "remote_root, connect_timeout, command_timeout, kill_grace, reconnect_backoff_max, "
-                     "reconnect_window, environments, conda_root)"]
+                     "reconnect_window, environments, conda_root, agent)"]
 
 
 def test_a_missing_config_file_is_a_problem(workflow: Path) -> None:
