@@ -46,7 +46,7 @@ def follow(job_type: SSHJobType, sink: Sink, launches: dict[str, tuple[Launch, d
     from cc_core.plugins.jobtype import ActiveJob
 
     deadline = time.monotonic() + timeout
-    while len(sink.ends) < len(launches) and time.monotonic() < deadline:
+    while any(key not in sink.ends for key in launches) and time.monotonic() < deadline:
         active = [ActiveJob(key, 1, handle, l.job, l.job_dir, l.log_path)
                   for key, (l, handle) in launches.items() if key not in sink.ends]
         for update in job_type.check(active):
@@ -109,10 +109,13 @@ def measure(server: SSHServer, work: Path) -> dict[str, Any]:
     runs = [len((counts / str(i)).read_text().splitlines()) if (counts / str(i)).exists() else 0 for i in range(100)]
     done = sum(1 for key in launches if key in sink.ends and sink.ends[key][1].state.value == "done")
     job_type.stop()
+    other = sorted({f"{u.state.value}: {u.reason}" for key, (_, u) in sink.ends.items()
+                    if key in launches and u.state.value != "done"})
     return {
         "end_ms": {"median": statistics.median(end_ms), "max": max(end_ms)},
         "progress_ms": {"median": statistics.median(progress_ms), "max": max(progress_ms)},
         "log_interval": job_type.log_interval,
         "kill": {"jobs": 100, "ran_once": runs.count(1), "ran_twice": sum(1 for r in runs if r > 1),
-                 "never": runs.count(0), "done": done, "seconds": took},
+                 "never": runs.count(0), "done": done, "seconds": took,
+                 "not_done": other},
     }
