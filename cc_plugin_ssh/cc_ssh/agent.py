@@ -225,6 +225,7 @@ class HostAgent:
 
 _agents: dict[int, HostAgent] = {}
 _failed: dict[int, float] = {}
+_starting: dict[int, threading.Lock] = {}
 _lock = threading.Lock()
 
 
@@ -236,23 +237,32 @@ def agent_for(connection: HostConnection, *, start: bool = True) -> Optional[Hos
         agent = _agents.get(key)
         if agent is not None and agent.alive:
             return agent
-        if not start or (agent is not None and agent.no_python):
+        if not start or (agent is not None and agent.no_python) or time.monotonic() < _failed.get(key, 0.0):
             return None
-        if time.monotonic() < _failed.get(key, 0.0):
-            return None
+        starting = _starting.setdefault(key, threading.Lock())
+    with starting:   # one start per host at a time; other hosts are not held up
+        with _lock:
+            agent = _agents.get(key)
+            if agent is not None and agent.alive:
+                return agent
+            if time.monotonic() < _failed.get(key, 0.0):
+                return None
         agent = HostAgent(connection)
         try:
             agent.start()
         except Exception as exc:  # noqa: BLE001 - no agent: plain commands serve the host
-            _failed[key] = time.monotonic() + RETRY_PAUSE
+            with _lock:
+                _failed[key] = time.monotonic() + RETRY_PAUSE
+                if agent.no_python:
+                    _agents[key] = agent
             if agent.no_python:
-                _agents[key] = agent
                 log.warning("host '%s' has no python3: cc follows its jobs with plain commands (%s)",
                             connection.target.label, exc)
             else:
                 log.info("host '%s': %s", connection.target.label, exc)
             return None
-        _agents[key] = agent
+        with _lock:
+            _agents[key] = agent
         return agent
 
 

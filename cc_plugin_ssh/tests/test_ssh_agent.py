@@ -161,3 +161,16 @@ def test_agent_false_follows_jobs_with_plain_commands(remote_factory, sshd) -> N
     job = remote.submit("plain", command="echo plain")
     assert remote.wait_end(job)["plain"].state is JobState.DONE
     assert agent_for(POOL.connections()[0], start=False) is None and sink.ends() == {}
+
+
+def test_a_host_without_python3_is_followed_with_plain_commands(remote, monkeypatch, caplog) -> None:
+    import cc_ssh.agent
+
+    monkeypatch.setattr(cc_ssh.agent, "BOOTSTRAP", "cc-no-such-python3 -u -c pass")
+    sink = pushing(remote)
+    job = remote.submit("plain", command="echo plain; exit 2")
+    end = remote.wait_end(job)["plain"]
+    assert (end.state, end.exit_code) == (JobState.FAILED, 2)
+    assert remote.wait_log(job, b"plain") == b"plain\n"
+    assert agent_for(POOL.connections()[0]) is None and sink.ends() == {}
+    assert "has no python3" in caplog.text
