@@ -18,7 +18,7 @@ from cc_ssh.staging import InlineFile
 from cc_ssh.transfer import shell_path
 from cc_ssh.wrapper import EXIT_CODE, LAUNCHED, OWNER, PID, WRAPPER
 
-START_WAIT_STEPS = 100  # x 0.05 s: how long a launch waits for the wrapper to write its pid
+START_WAIT_STEPS = 116  # 20 x 0.01 s, then 0.05 s each: how long a launch waits for the wrapper to write its pid
 
 
 def folder_of(remote_root: str, run_id: int, job: str, attempt: int) -> str:
@@ -102,8 +102,9 @@ def launch_script(folder: Optional[str], log_name: str) -> str:
         "  fi",
         "fi",
         "i=0",
-        f'while [ ! -s "$D/{PID}" ] && [ $i -lt {START_WAIT_STEPS} ]; do sleep 0.05 2>/dev/null || sleep 1; '
-        "i=$((i+1)); done",
+        "# the pid is the wrapper's first write: look often at first (a submission waits for it)",
+        f'while [ ! -s "$D/{PID}" ] && [ $i -lt {START_WAIT_STEPS} ]; do s=0.05; [ $i -lt 20 ] && s=0.01; '
+        'sleep $s 2>/dev/null || sleep 1; i=$((i+1)); done',
         f'if [ -s "$D/{PID}" ]; then echo "cc-pid $(cat "$D/{PID}")"; else echo cc-no-pid; '
         f'tail -n 5 "$D"/{shlex.quote(log_name)} 2>/dev/null; fi',
         "",
