@@ -29,7 +29,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional, Sequence, Union
 
 from pydantic import BaseModel
 
@@ -222,6 +222,18 @@ class JobType(ABC):
     def submit(self, launch: Launch) -> Handle:
         """Start one attempt of a job and return its handle. Raise :class:`cc_core.errors.JobTypeError` when the
         job cannot be started; the attempt then fails with that message as reason."""
+
+    def submit_many(self, launches: Sequence[Launch]) -> list[Union[Handle, BaseException]]:
+        """Submit several attempts at once: for each launch, in order, its handle or what its submit raised. A
+        blocking job type that overrides this gets every submission waiting for its worker in one call (sent
+        together, e.g. one round trip per host); the default submits them one by one and is never batched."""
+        results: list[Union[Handle, BaseException]] = []
+        for launch in launches:
+            try:
+                results.append(self.submit(launch))
+            except Exception as exc:  # noqa: BLE001 - the attempt fails with it
+                results.append(exc)
+        return results
 
     @abstractmethod
     def check(self, active: Sequence[ActiveJob]) -> list[JobUpdate]:

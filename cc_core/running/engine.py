@@ -37,6 +37,7 @@ from cc_core.workflow.staging import with_run_paths
 from cc_core.plugins.progress import LineScanner
 from cc_core.running.gate import JobGate
 from cc_core.running.run_lock import RunLock
+from cc_core.running.submissions import TogetherSubmissions, submits_together
 from cc_core.plugins.scheduler import ReadyJob, Scheduler, Slots
 from cc_core.states import JobState, RunState, can_move
 from cc_core.store.base import JobRecord, RunRecord, StatusStore, Transition
@@ -137,6 +138,7 @@ class Engine:
         self._checks_failing_since: dict[str, float] = {}   # kind -> when its checks began to fail
         self._start_errors: dict[str, str] = {}             # kind -> why its start() failed
         self._log_event_bytes = 0                           # log bytes in events not emitted yet
+        self._together = TogetherSubmissions(self.post, self._start_errors.get)
         self._next_request_poll = 0.0
         self._detach = False
         self.schedule_new = True   # False: follow what runs, start nothing new (used to kill an orphaned run)
@@ -713,7 +715,9 @@ class Engine:
             else:
                 self.post(("submitted", launch.key, launch.attempt, handle, None))
 
-        if job_type.blocking:
+        if after is None and submits_together(job_type):
+            self._together.add(kind, launch, lambda task: self._call(kind, task))
+        elif job_type.blocking:
             self._call(kind, submit)
         else:
             # Fast job types submit inline; the result is applied at once, in this same tick.

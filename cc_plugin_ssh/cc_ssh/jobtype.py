@@ -23,7 +23,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 
 import paramiko
 
@@ -56,6 +56,8 @@ T = TypeVar("T")
 LOG_LIMIT = 1 << 20            # bytes of one log read per job while it runs
 FINAL_LOG_LIMIT = 64 << 20     # ... and once it ended (the last read takes the rest)
 MAX_PARALLEL_HOSTS = 8
+MAX_TOGETHER = 16              # submissions sent at the same time (through the host agent)
+MAX_TOGETHER_PLAIN = 4         # ... and as commands of their own, each a session of the connection
 PLAIN_LOG_EVERY = 1.0          # seconds between two log reads by plain command of one host's unwatched jobs
 
 
@@ -196,6 +198,27 @@ class SSHJobType(JobType):
                 pause = min(pause * 2, settings.reconnect_backoff_max)
                 connection, _ = self._job_connection(launch.job)
                 connection.retry_now()
+
+    def submit_many(self, launches: Sequence[Launch]) -> list[Union[Handle, BaseException]]:
+        """Submit every waiting launch together: all are sent at once (to the host agent, which starts them side by
+        side; each launch's own retries and checks as in :meth:`submit`), so many jobs of one host cost about one
+        round trip instead of one each."""
+        if len(launches) <= 1:
+            return super().submit_many(launches)
+
+        def one(launch: Launch) -> Union[Handle, BaseException]:
+            try:
+                return self.submit(launch)
+            except Exception as exc:  # noqa: BLE001 - the attempt fails with it
+                return exc
+
+        # without an agent each submission is a session of its own: stay well under sshd's MaxSessions (10)
+        connection, settings = self._job_connection(launches[0].job)
+        agent = agent_for(connection) if settings.agent else None
+        width = MAX_TOGETHER if agent is not None else MAX_TOGETHER_PLAIN
+        with ThreadPoolExecutor(max_workers=min(width, len(launches)),
+                                thread_name_prefix="cc-ssh-submit") as pool:
+            return list(pool.map(one, launches))
 
     def _submit_once(self, launch: Launch) -> Handle:
         job = launch.job

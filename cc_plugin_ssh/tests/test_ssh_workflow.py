@@ -85,3 +85,20 @@ def test_logs_are_kept_without_os_pwrite(home: Path, tmp_path: Path, sshd: SSHSe
     job = wf.status()["jobs"][0]
     assert (job["state"], job["message"]) == ("done", "half")
     assert Path(job["log_path"]).read_text() == "first\n# cc progress=60 msg=\"half\"\nlast\n"
+
+
+def test_many_ssh_jobs_submitted_together_each_run_once(home: Path, tmp_path: Path, sshd: SSHServer) -> None:
+    from cc_core.workflow.model import Limits
+
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    wf = Workflow("together", directory=tmp_path)
+    wf.spec.limits = Limits(max_parallel=12)
+    for i in range(12):
+        wf.add_job(f"j{i}", kind="ssh", host=sshd.alias, options={"remote_root": str(tmp_path / "remote")},
+                   command=f"echo run >> {counts}/{i}; echo 'line {i}'")
+    assert wf.run(timeout=120) is RunState.DONE
+    run_dir = Path(wf.status()["run_dir"])
+    assert sorted(int(p.name) for p in counts.iterdir()) == list(range(12))
+    assert all(p.read_text() == "run\n" for p in counts.iterdir())
+    assert all((run_dir / f"j{i}" / f"j{i}.log").read_text() == f"line {i}\n" for i in range(12))
