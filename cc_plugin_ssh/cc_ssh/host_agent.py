@@ -73,13 +73,20 @@ def read_file(path, limit=400):
 
 
 def pid_alive(folder):
+    """Whether the job's wrapper still runs (where /proc exists, its command line must name the folder's wrapper,
+    so a reused pid does not count)."""
     text = read_file(os.path.join(folder, "cc.pid"), 40)
     try:
-        os.kill(int((text or "").strip()), 0)
-        return True
+        pid = int((text or "").strip())
+        os.kill(pid, 0)
     except (ValueError, ProcessLookupError):
         return False
     except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return os.path.join(folder, "cc-job.sh").encode() in handle.read()
+    except OSError:
         return True
 
 
