@@ -716,7 +716,7 @@ class Engine:
                 self.post(("submitted", launch.key, launch.attempt, handle, None))
 
         if after is None and submits_together(job_type):
-            self._together.add(kind, launch, lambda task: self._call(kind, task))
+            self._together.add(kind, launch, lambda: self._prepare(job, launch), lambda task: self._call(kind, task))
         elif job_type.blocking:
             self._call(kind, submit)
         else:

@@ -27,28 +27,39 @@ class TogetherSubmissions:
         self._post = post
         self._start_error = start_error
         self._lock = threading.Lock()
-        self._waiting: dict[str, list[Launch]] = {}
+        self._waiting: dict[str, list[tuple[Launch, Callable[[], None]]]] = {}
 
-    def add(self, kind: str, launch: Launch, call: Callable[[Callable[[JobType], None]], None]) -> None:
-        """Queue ``launch``; the first launch of a batch also queues the drain on the worker (through ``call``)."""
+    def add(self, kind: str, launch: Launch, prepare: Callable[[], None],
+            call: Callable[[Callable[[JobType], None]], None]) -> None:
+        """Queue ``launch`` (``prepare`` makes its folder and payload on the worker, just before it is submitted);
+        the first launch of a batch also queues the drain on the worker (through ``call``)."""
         with self._lock:
             waiting = self._waiting.setdefault(kind, [])
-            waiting.append(launch)
+            waiting.append((launch, prepare))
             if len(waiting) > 1:
                 return
         call(lambda job_type: self._drain(kind, job_type))
 
     def _drain(self, kind: str, job_type: JobType) -> None:
         with self._lock:
-            launches = self._waiting.pop(kind, [])
+            waiting = self._waiting.pop(kind, [])
         error = self._start_error(kind)
         if error is not None:
-            for launch in launches:
+            for launch, _ in waiting:
                 self._post(("submitted", launch.key, launch.attempt, None,
                             f"the {kind} job type could not start: {error}"))
             return
-        for launch in launches:
-            launch.job_dir.mkdir(parents=True, exist_ok=True)
+        launches: list[Launch] = []
+        for launch, prepare in waiting:
+            try:
+                prepare()
+            except Exception as exc:  # noqa: BLE001 - this attempt fails with it, the others go on
+                said = exc.message if isinstance(exc, CCError) else f"{type(exc).__name__}: {exc}"
+                self._post(("submitted", launch.key, launch.attempt, None, said))
+            else:
+                launches.append(launch)
+        if not launches:
+            return
         try:
             results = job_type.submit_many(launches)
         except Exception as exc:  # noqa: BLE001 - every launch of the batch fails with it
