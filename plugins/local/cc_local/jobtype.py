@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -21,15 +21,13 @@ from cc_core.workflow.model import JobSpec
 from cc_core.workflow.resources import resource_problems
 from cc_core.states import JobState
 from cc_local.launch import ProcessPlan, attempt_files, describe, executable_problems, plan_process, python_for
-from cc_local.processes import (ExitWatcher, boot_tick, is_alive, process_start_time, read_exit_file,
-                                signal_tree, start_time_between, terminate_later)
+from cc_local.process_ops import TAG_VARIABLE, ExitWatching, ProcessOps, current
+from cc_local.processes import read_exit_file
 from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
 from cc_local.exit_file import prepare_exit_file
 from cc_local.supervisor_client import SupervisorClient, SupervisorGone
 
 log = logging.getLogger(__name__)
-SUPERVISED = sys.platform.startswith("linux")
-"""Linux: every run's jobs are started, reaped and killed by a supervisor of the run (cc_local.supervisor)."""
 
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)   # open(path, "ab")
 
@@ -52,11 +50,14 @@ class LocalJobType(JobType):
     poll_interval = 1.0
     log_interval = 0.2
 
-    def __init__(self, context: JobTypeContext) -> None:
+    def __init__(self, context: JobTypeContext, ops: Optional[ProcessOps] = None) -> None:
         super().__init__(context)
+        self.ops = ops if ops is not None else current()
+        """The platform's process operations; Linux: every run's jobs are started, reaped and killed by a
+        supervisor of the run (cc_local.supervisor), where ``ops.supervised``."""
         self.kill_grace = float(context.options.get("kill_grace", 3.0))
         self._sink: Optional[UpdateSink] = None
-        self._watcher: Optional[ExitWatcher] = None
+        self._watcher: Optional[ExitWatching] = None
         self._watched: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._null: Optional[int] = None
@@ -65,7 +66,7 @@ class LocalJobType(JobType):
 
     def start(self, sink: UpdateSink) -> None:
         self._sink = sink
-        self._watcher = ExitWatcher()
+        self._watcher = self.ops.exit_watcher()
 
     def stop(self) -> None:
         if self._watcher is not None:
@@ -104,7 +105,7 @@ class LocalJobType(JobType):
         return problems
 
     def describe(self) -> dict[str, Any]:
-        if not SUPERVISED:
+        if not self.ops.supervised:
             return {"process tracking": "process group and descendants"}
         from cc_local.cgroup import cgroup_base
 
@@ -116,7 +117,7 @@ class LocalJobType(JobType):
 
     def submit(self, launch: Launch) -> Handle:
         plan = plan_process(launch)
-        client = self._supervisor(launch.job_dir.parent) if SUPERVISED else None
+        client = self._supervisor(launch.job_dir.parent) if self.ops.supervised else None
         if client is not None:
             return self._submit_supervised(client, launch, plan)
         try:
@@ -130,23 +131,29 @@ class LocalJobType(JobType):
         # created before the start (`find` reads an empty one as "not started"), so that afterwards only the pid
         # is written, without racing the new process for its folder.
         pid_fd = open_pid_file(plan.pid_file)
-        before = boot_tick()
+        tag = plan.env[TAG_VARIABLE] = secrets.token_hex(8)   # finds what leaves the job's group or session
+        before = self.ops.clock()
         try:
             process = self._spawn(plan, log, launch.key)
+            after = self.ops.clock()
+            self.ops.adopt(process, tag)
+        except OSError as exc:
+            discard_pid_file(pid_fd, plan.pid_file)
+            raise JobTypeError(f"cannot start: {exc}", job=launch.key) from None
         except BaseException:
             discard_pid_file(pid_fd, plan.pid_file)
             raise
         finally:
             os.close(log)
-        after = boot_tick()
         fill_pid_file(pid_fd, process.pid)
-        handle: Handle = {"pid": process.pid, "start": start_time_between(process.pid, before, after),
-                          "pid_file": plan.pid_file, "exit_file": plan.exit_file}
+        start = self.ops.start_time_between(process.pid, before, after)
+        handle: Handle = {"pid": process.pid, "start": start, "pid_file": plan.pid_file,
+                          "exit_file": plan.exit_file, "tag": tag}
         key, attempt = launch.key, launch.attempt
         with self._lock:
             self._watched.add((key, attempt))
         assert self._watcher is not None, "start() is called before submit()"
-        self._watcher.watch(process, process.pid, lambda code: self._ended(key, attempt, code, None))
+        self._watcher.watch(process, process.pid, start, lambda code: self._ended(key, attempt, code, None))
         return handle
 
     # ------------------------------------------------------------------------------------------------ supervised
@@ -240,8 +247,7 @@ class LocalJobType(JobType):
     def _spawn(self, plan: ProcessPlan, log: int, key: str) -> "subprocess.Popen[bytes]":
         try:
             return subprocess.Popen(plan.program, cwd=plan.cwd, env=plan.env, stdin=self._devnull(), stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=plan.new_session,
-                                    creationflags=plan.creation_flags, close_fds=True)
+                                    stderr=subprocess.STDOUT, close_fds=True, **self.ops.spawn_options())
         except FileNotFoundError as exc:
             missing = plan.cwd if not os.path.isdir(plan.cwd) else (exc.filename or plan.argv[0])
             what = "working directory" if missing == plan.cwd else "program"
@@ -262,10 +268,13 @@ class LocalJobType(JobType):
     def find(self, launch: Launch) -> Optional[Handle]:
         pid_file, exit_file = attempt_files(launch.job_dir, launch.attempt)
         try:
-            pid = int(pid_file.read_text().strip())
+            pid = int(pid_file.read_text(encoding="utf-8").strip())
+            written = pid_file.stat().st_mtime
         except (OSError, ValueError):
             return None
-        return {"pid": pid, "start": process_start_time(pid), "pid_file": str(pid_file),
+        # a process that started after its pid file was written got that pid later: it is not this job's
+        start = self.ops.start_time_if_started_by(pid, written)
+        return {"pid": pid, "start": start, "pid_file": str(pid_file),
                 "exit_file": str(exit_file), "found": True}
 
     def check(self, active: Sequence[ActiveJob]) -> list[JobUpdate]:
@@ -275,7 +284,7 @@ class LocalJobType(JobType):
                 if (job.key, job.attempt) in self._watched:
                     continue  # a child of ours: its exit is pushed as it happens
             handle = job.handle
-            if SUPERVISED and handle.get("supervisor"):
+            if self.ops.supervised and handle.get("supervisor"):
                 known = self._check_supervised(job)
                 if isinstance(known, JobUpdate):
                     updates.append(known)
@@ -283,13 +292,13 @@ class LocalJobType(JobType):
                     continue
             pid = int(handle["pid"])
             exit_file = Path(handle["exit_file"])
-            if is_alive(pid, handle.get("start")):
+            if self.ops.is_alive(pid, handle.get("start")):
                 # Found again after a resume: from now on its exit is pushed too.
                 with self._lock:
                     self._watched.add((job.key, job.attempt))
                 key, attempt = job.key, job.attempt
                 assert self._watcher is not None
-                self._watcher.watch(None, pid, lambda code, k=key, a=attempt: self._foreign_ended(k, a, exit_file),
+                self._watcher.watch(None, pid, handle.get("start"), lambda code, k=key, a=attempt: self._foreign_ended(k, a, exit_file),
                                     lambda: read_exit_file(exit_file))
                 continue
             updates.append(self._outcome(job.key, job.attempt, exit_file))
@@ -312,7 +321,7 @@ class LocalJobType(JobType):
     def cancel(self, active: Sequence[ActiveJob]) -> None:
         by_folder: dict[str, list[ActiveJob]] = {}
         for job in active:
-            if SUPERVISED and job.handle.get("supervisor"):
+            if self.ops.supervised and job.handle.get("supervisor"):
                 by_folder.setdefault(str(job.handle["supervisor"]), []).append(job)
         for folder, jobs in by_folder.items():
             # The supervisor sends SIGTERM now and SIGKILL after the grace period, whether or not we are still there.
@@ -326,16 +335,14 @@ class LocalJobType(JobType):
             except SupervisorGone:
                 pass
             self._cancel_directly(jobs)
-        self._cancel_directly([j for j in active if not (SUPERVISED and j.handle.get("supervisor"))])
+        self._cancel_directly([j for j in active if not (self.ops.supervised and j.handle.get("supervisor"))])
 
     def _cancel_directly(self, active: Sequence[ActiveJob]) -> None:
         for job in active:
-            pid = int(job.handle["pid"])
-            if not is_alive(pid, job.handle.get("start")):
-                continue
-            signal_tree(pid, signal.SIGTERM)
-            if self.kill_grace >= 0:
-                terminate_later(pid, self.kill_grace)
+            pid, start, tag = int(job.handle["pid"]), job.handle.get("start"), job.handle.get("tag")
+            # pid and start time name the main process; what carries the job's tag is the job's whatever its pid
+            if self.ops.kill_job(pid, start, tag, signal.SIGTERM) and self.kill_grace >= 0:
+                self.ops.kill_job_later(pid, start, tag, self.kill_grace)
 
     def read_logs(self, requests: Sequence[LogRequest]) -> list[LogChunk]:
         return read_log_files(requests)

@@ -172,10 +172,10 @@ class ExitWatcher:
             self._epoll.register(self._wake_r, select.EPOLLIN)
             self._closed = False
 
-    def watch(self, process: Optional[subprocess.Popen[bytes]], pid: int, callback: ExitCallback,
-              exit_code: Callable[[], Optional[int]] = lambda: None) -> None:
-        """Watch ``process`` (a child of ours) or the foreign ``pid``; ``exit_code`` tells a foreign process's
-        code once it has gone."""
+    def watch(self, process: Optional[subprocess.Popen[bytes]], pid: int, start: Optional[str],
+              callback: ExitCallback, exit_code: Callable[[], Optional[int]] = lambda: None) -> None:
+        """Watch ``process`` (a child of ours) or the foreign ``pid`` started at ``start``; ``exit_code`` tells a
+        foreign process's code once it has gone."""
         if self._use_pidfd:
             try:
                 fd = os.pidfd_open(pid)
@@ -195,7 +195,7 @@ class ExitWatcher:
                     callback(process.wait())
                     return
                 import time
-                while is_alive(pid, None):
+                while is_alive(pid, start):
                     time.sleep(0.2)
                 code = exit_code()
                 callback(code if code is not None else -1)
@@ -240,7 +240,7 @@ class ExitWatcher:
 
 def read_exit_file(path: Path) -> Optional[int]:
     try:
-        text = path.read_text().strip()
+        text = path.read_text(encoding="utf-8").strip()
     except OSError:
         return None
     try:
