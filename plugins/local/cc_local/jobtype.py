@@ -292,7 +292,9 @@ class LocalJobType(JobType):
                     continue
             pid = int(handle["pid"])
             exit_file = Path(handle["exit_file"])
-            if self.ops.is_alive(pid, handle.get("start")):
+            start = handle.get("start")
+            # a pid read from a pid file with no start time found no process of this job (cc_local.process_ops)
+            if (start is not None or not handle.get("found")) and self.ops.is_alive(pid, start):
                 # Found again after a resume: from now on its exit is pushed too.
                 with self._lock:
                     self._watched.add((job.key, job.attempt))
