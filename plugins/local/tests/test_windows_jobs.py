@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import signal
 import subprocess
+import sys
 from typing import Iterator, Optional
 
 import pytest
@@ -138,3 +139,23 @@ def test_extended_limit_information_has_the_64_bit_layout() -> None:
     assert ctypes.sizeof(info) == 144
     assert type(info).BasicLimitInformation.offset == 0
     assert type(info.BasicLimitInformation).LimitFlags.offset == 16
+
+
+def test_the_local_plugin_imports_without_unix_only_names() -> None:
+    """As on Windows: no ``fcntl``, no process groups or sessions, no pidfd/epoll, no SIGKILL."""
+    program = "\n".join([
+        "import os, select, signal, sys",
+        "sys.modules['fcntl'] = None",
+        "for name in ('killpg', 'getpgid', 'getsid', 'setsid', 'pidfd_open', 'fork', 'getuid'):",
+        "    if hasattr(os, name): delattr(os, name)",
+        "for name in ('epoll', 'poll'):",
+        "    if hasattr(select, name): delattr(select, name)",
+        "del signal.SIGKILL",
+        "import cc_local.plugin, cc_local.jobtype",
+        "from cc_local.process_ops import for_platform",
+        "ops = for_platform('win32')",
+        "print(type(ops).__name__, ops.spawn_options()['creationflags'])",
+    ])
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["WindowsOps", str(CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW | CREATE_SUSPENDED)]
