@@ -59,7 +59,7 @@ def env_name(spec_hash, python_tag, platform):
 def ready_python(folder):
     """The Python of the environment in ``folder`` when its record says it was built, else ``None``."""
     try:
-        with open(os.path.join(folder, RECORD)) as handle:
+        with open(os.path.join(folder, RECORD), encoding="utf-8") as handle:
             record = json.load(handle)
     except (OSError, ValueError):
         return None
@@ -73,7 +73,7 @@ def touch_used(folder):
         os.utime(path, None)
     except OSError:
         try:
-            open(path, "a").close()
+            open(path, "a", encoding="utf-8").close()
         except OSError:
             pass
 
@@ -232,7 +232,7 @@ def ensure(params):
         os.makedirs(locks, exist_ok=True)
     except OSError as exc:
         raise Failed("cannot make the environment folder %s: %s" % (root, exc.strerror))
-    with open(os.path.join(locks, name + ".lock"), "a") as lock:
+    with open(os.path.join(locks, name + ".lock"), "a", encoding="utf-8") as lock:
         waited = time.time()
         fcntl.flock(lock, fcntl.LOCK_EX)
         waited = time.time() - waited
@@ -249,11 +249,11 @@ def ensure(params):
         os.makedirs(staging, exist_ok=True)
         spec_name = "cc-requirements" + (".yml" if kind == "conda-file" else ".txt")
         spec_file = os.path.join(staging, name + "-" + spec_name)
-        with open(spec_file, "w") as handle:
+        with open(spec_file, "w", encoding="utf-8") as handle:
             handle.write(params["requirements"])
         log_path = os.path.join(staging, name + "-" + BUILD_LOG)
         try:
-            with open(log_path, "w") as log:
+            with open(log_path, "w", encoding="utf-8") as log:
                 if kind == "conda-file":
                     installer = build_conda(folder, spec_file, log)
                 else:
@@ -275,11 +275,11 @@ def ensure(params):
                   "requirements": params["requirements"], "built": started,
                   "seconds": round(time.time() - started, 3), "host": socket.gethostname()}
         partial = os.path.join(folder, RECORD + ".part")
-        with open(partial, "w") as handle:
+        with open(partial, "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=1)
         os.replace(partial, os.path.join(folder, RECORD))   # the record appears whole, last
         touch_used(folder)
-        with open(os.path.join(root, BUILDS), "a") as builds:
+        with open(os.path.join(root, BUILDS), "a", encoding="utf-8") as builds:
             builds.write("%s %s %s pid=%d %.1fs %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), name,
                                                         socket.gethostname(), os.getpid(), record["seconds"],
                                                         installer))
@@ -289,7 +289,7 @@ def ensure(params):
 
 def _print_file(path):
     try:
-        with open(path, errors="replace") as handle:
+        with open(path, encoding="utf-8", errors="replace") as handle:
             sys.stdout.write(handle.read())
     except OSError:
         pass
@@ -320,7 +320,7 @@ def listing(params):
         if name.startswith(".") or not os.path.isdir(folder):
             continue
         try:
-            with open(os.path.join(folder, RECORD)) as handle:
+            with open(os.path.join(folder, RECORD), encoding="utf-8") as handle:
                 record = json.load(handle)
         except (OSError, ValueError):
             record = None
@@ -346,7 +346,7 @@ def prune(params):
             continue
         lock_path = os.path.join(root, ".locks", entry["name"] + ".lock")
         try:
-            lock = open(lock_path, "a")
+            lock = open(lock_path, "a", encoding="utf-8")
         except OSError:
             continue
         with lock:

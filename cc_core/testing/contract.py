@@ -165,7 +165,7 @@ class JobTypeContract:
 
     def test_script_runs_in_own_folder(self, harness: Harness) -> None:
         script = harness.env.workflow_dir / "write.sh"
-        script.write_text("#!/bin/bash\necho \"args: $*\"\npwd > where.txt\necho written\n")
+        script.write_text("#!/bin/bash\necho \"args: $*\"\npwd > where.txt\necho written\n", encoding="utf-8")
         launch = harness.launch("script", script="write.sh", args=["one", "two"])
         active = harness.submit(launch)
         end = harness.wait_end(active)

@@ -25,7 +25,7 @@ from cc_core.testing.polling import ccw_command, wait_for
 def calls_home(home: Path) -> Path:
     """A CC_HOME whose settings let 8 calls run at once (the checks' calls wait mostly on the job type)."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "config.yaml").write_text("functions: {max_parallel: 8}\n")
+    (home / "config.yaml").write_text("functions: {max_parallel: 8}\n", encoding="utf-8")
     return home
 
 
@@ -131,7 +131,7 @@ def check_main_and_resume(folder: Path, **fields: Any) -> None:
     from cc_core import result
 
     script = folder / "shouting.py"
-    script.write_text(MAIN)
+    script.write_text(MAIN, encoding="utf-8")
     options = json.dumps(fields)
     done = subprocess.run([sys.executable, str(script), options, "hello", "0", "wait"], capture_output=True,
                           text=True, timeout=120)

@@ -118,7 +118,7 @@ def job_command(launch: Launch, files: JobFiles) -> str:
 
 def _has_kernelspec(notebook: Path) -> bool:
     try:
-        data = json.loads(notebook.read_text())
+        data = json.loads(notebook.read_text(encoding="utf-8"))
         return bool(data.get("metadata", {}).get("kernelspec", {}).get("name"))
     except (OSError, ValueError, AttributeError):
         return False

@@ -173,7 +173,7 @@ class LocalHost(LoginHost):
         found: dict[str, Optional[str]] = {}
         for path in paths:
             try:
-                found[path] = Path(os.path.expanduser(path)).read_text(errors="replace")
+                found[path] = Path(os.path.expanduser(path)).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 found[path] = None
         return found

@@ -61,7 +61,7 @@ def record_host_key(path: Path, hostname: str, key: paramiko.PKey) -> None:
     with _record_lock:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         existed = path.exists()
-        text = path.read_text() if existed else ""
+        text = path.read_text(encoding="utf-8") if existed else ""
         with open(path, "a", encoding="ascii") as handle:
             if text and not text.endswith("\n"):
                 handle.write("\n")

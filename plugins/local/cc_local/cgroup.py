@@ -19,9 +19,9 @@ def cgroup_base() -> Optional[Path]:
     if os.environ.get("CC_LOCAL_CGROUPS", "1") == "0":
         return None
     try:
-        if not (ROOT / "cgroup.controllers").read_text().split():
+        if not (ROOT / "cgroup.controllers").read_text(encoding="utf-8").split():
             return None
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        lines = Path("/proc/self/cgroup").read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
     for line in lines:
@@ -47,19 +47,19 @@ class JobCgroup:
 
     def join(self) -> None:
         """Called in the job's process before it runs the job (``preexec_fn``): move it into the cgroup."""
-        with open(self.path / "cgroup.procs", "w") as handle:
+        with open(self.path / "cgroup.procs", "w", encoding="utf-8") as handle:
             handle.write("0")
 
     def pids(self) -> set[int]:
         try:
-            return {int(line) for line in (self.path / "cgroup.procs").read_text().split()}
+            return {int(line) for line in (self.path / "cgroup.procs").read_text(encoding="utf-8").split()}
         except (OSError, ValueError):
             return set()
 
     def kill(self) -> None:
         """SIGKILL everything in it at once (``cgroup.kill``, Linux 5.14+)."""
         try:
-            (self.path / "cgroup.kill").write_text("1")
+            (self.path / "cgroup.kill").write_text("1", encoding="utf-8")
         except OSError:
             pass
 

@@ -45,7 +45,7 @@ def write_exit_code(path: Union[str, Path], code: int) -> bool:
 def read_exit_code(path: Union[str, Path]) -> Optional[int]:
     """The exit code the file holds, or ``None`` (missing, blank, unreadable)."""
     try:
-        text = Path(path).read_text().strip()
+        text = Path(path).read_text(encoding="utf-8").strip()
     except OSError:
         return None
     try:

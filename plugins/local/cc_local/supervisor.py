@@ -136,7 +136,7 @@ class Supervisor:
     def _write_info(self) -> None:
         try:
             (self.folder / "supervisor.json").write_text(json.dumps(
-                {"pid": os.getpid(), "tracking": self.tracking, "started": time.time()}) + "\n")
+                {"pid": os.getpid(), "tracking": self.tracking, "started": time.time()}) + "\n", encoding="utf-8")
         except OSError:
             pass
 
