@@ -1,4 +1,4 @@
-"""Watching and ending local processes.
+"""Linux's process facts, read from ``/proc``, for :mod:`cc_local.process_ops.linux`.
 
 :class:`ExitWatcher` learns of exits as they happen: on Linux one thread waits on a pidfd per process with epoll
 (no polling, no thread per job); elsewhere a small thread per process waits on it. Processes this runner did not
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -76,8 +75,6 @@ def is_alive(pid: int, start_time: Optional[str]) -> bool:
         if now is None or now != start_time:
             return False
         return not _is_zombie(pid)
-    if sys.platform == "win32":  # pragma: no cover - Windows: os.kill(pid, 0) would terminate the process there
-        return _windows_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -87,22 +84,6 @@ def is_alive(pid: int, start_time: Optional[str]) -> bool:
     return True
 
 
-def _windows_alive(pid: int) -> bool:  # pragma: no cover - Windows
-    import ctypes
-
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return False
-    try:
-        code = ctypes.c_ulong()
-        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-            return False
-        return code.value == 259  # STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
-
-
 def _is_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
@@ -110,50 +91,6 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return False
     return data[data.rfind(b")") + 2:data.rfind(b")") + 3] == b"Z"
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (children, grandchildren, ...), read from /proc; ``[]`` where there is none."""
-    children: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        rest = data[data.rfind(b")") + 2:].split()
-        if len(rest) > 1:
-            children.setdefault(int(rest[1]), []).append(int(entry))
-    found: list[int] = []
-    pending = [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
-def signal_tree(pid: int, sig: int) -> None:
-    """Send ``sig`` to the process group led by ``pid`` and to every descendant that left it (setsid)."""
-    if sys.platform == "win32":  # pragma: no cover - Windows
-        subprocess.run(["taskkill", "/T", "/F", "/PID", str(pid)], capture_output=True, check=False)
-        return
-    tree = descendants(pid)
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for child in tree:
-        try:
-            os.kill(child, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 class ExitWatcher:
@@ -248,11 +185,3 @@ def read_exit_file(path: Path) -> Optional[int]:
     except ValueError:
         return None
 
-
-def terminate_later(pid: int, grace: float) -> None:
-    """SIGKILL what is left of the tree after ``grace`` seconds (SIGTERM was sent already)."""
-    def kill() -> None:
-        signal_tree(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
-    timer = threading.Timer(grace, kill)
-    timer.daemon = True
-    timer.start()

@@ -14,8 +14,7 @@ from typing import Any, NoReturn
 from cc_local import job_processes, processes
 from cc_local.process_ops import macos
 
-PROC_READERS = {processes: ("process_start_time", "boot_tick", "start_time_between", "is_alive", "descendants",
-                            "signal_tree", "ExitWatcher"),
+PROC_READERS = {processes: ("process_start_time", "boot_tick", "start_time_between", "is_alive", "ExitWatcher"),
                 job_processes: ("process_table", "carries_tag", "job_processes", "live")}
 
 
