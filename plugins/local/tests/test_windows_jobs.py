@@ -1,5 +1,5 @@
-"""The Windows implementation's logic (cc_local.process_ops.windows) against a recording stand-in for its
-kernel32/ntdll layer. The processes are real (Linux ones: pids and creation times come from psutil, as on Windows);
+"""The Windows implementation's logic (cc_local.process_ops.windows) against recording stand-ins: for its layer of
+Job Object calls, and for the kernel32/ntdll functions under that layer. The processes are real (Linux ones: pids and creation times come from psutil, as on Windows);
 what the stand-in cannot show is Windows itself: that a Job Object really holds every descendant, outlives the
 console, and that the ctypes declarations match kernel32 (docs/platforms.md)."""
 
@@ -15,7 +15,9 @@ import pytest
 
 from cc_local.process_ops import for_platform
 from cc_local.process_ops.windows import (CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, CREATE_SUSPENDED,
-                                          WindowsOps, _extended_limit_information, job_name)
+                                          JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, JOB_OBJECT_TERMINATE,
+                                          JobObjectExtendedLimitInformation, Kernel32Jobs, WindowsOps,
+                                          _extended_limit_information, job_name)
 
 
 class RecordingJobs:
@@ -159,3 +161,73 @@ def test_the_local_plugin_imports_without_unix_only_names() -> None:
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["WindowsOps", str(CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW | CREATE_SUSPENDED)]
+
+
+class RecordingFunction:
+    """A kernel32/ntdll function: records its calls, returns what it is told; takes restype/argtypes like ctypes'."""
+
+    def __init__(self, name: str, calls: list[tuple[object, ...]], result: int = 1) -> None:
+        self.name, self.calls, self.result = name, calls, result
+        self.argtypes: object = None
+        self.restype: object = None
+
+    def __call__(self, *args: object) -> int:
+        self.calls.append((self.name, *args))
+        return self.result
+
+
+class RecordingDLL:
+    def __init__(self, results: dict[str, int]) -> None:
+        self.calls: list[tuple[object, ...]] = []
+        self.results = results
+
+    def __getattr__(self, name: str) -> RecordingFunction:
+        function = RecordingFunction(name, self.calls, self.results.get(name, 1))
+        setattr(self, name, function)
+        return function
+
+
+class Handle:
+    def __init__(self, handle: int) -> None:
+        self._handle = handle
+        self.pid = handle
+
+
+def kernel32_layer(**results: int) -> tuple[Kernel32Jobs, RecordingDLL, RecordingDLL]:
+    kernel32, ntdll = RecordingDLL({"CreateJobObjectW": 42, "OpenJobObjectW": 43, **results}), RecordingDLL({})
+    return Kernel32Jobs(kernel32, ntdll, last_error=lambda: 5), kernel32, ntdll
+
+
+@pytest.mark.parametrize("kill_on_close, flags", [(False, 0), (True, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE)])
+def test_the_ctypes_layer_creates_a_named_job_with_its_limits(kill_on_close: bool, flags: int) -> None:
+    jobs, kernel32, _ = kernel32_layer()
+    assert jobs.create_job("cc-job-abc", kill_on_close) == 42
+    assert kernel32.calls[0] == ("CreateJobObjectW", None, "cc-job-abc")
+    name, handle, kind, info, size = kernel32.calls[1]
+    assert (name, handle, kind, size) == ("SetInformationJobObject", 42, JobObjectExtendedLimitInformation, 144)
+    assert info._obj.BasicLimitInformation.LimitFlags == flags
+    assert kernel32.CreateJobObjectW.argtypes is not None and kernel32.TerminateJobObject.argtypes is not None
+
+
+def test_the_ctypes_layer_assigns_resumes_terminates_and_opens_by_name() -> None:
+    jobs, kernel32, ntdll = kernel32_layer()
+    process = Handle(77)
+    jobs.assign(42, process)  # type: ignore[arg-type]
+    jobs.resume(process)  # type: ignore[arg-type]
+    jobs.terminate(42, 1)
+    assert jobs.open_job("cc-job-abc") == 43
+    jobs.close(43)
+    assert kernel32.calls == [("AssignProcessToJobObject", 42, 77), ("TerminateJobObject", 42, 1),
+                              ("OpenJobObjectW", JOB_OBJECT_TERMINATE, False, "cc-job-abc"), ("CloseHandle", 43)]
+    assert ntdll.calls == [("NtResumeProcess", 77)]
+
+
+def test_the_ctypes_layer_turns_failures_into_errors_naming_the_call() -> None:
+    jobs, _, _ = kernel32_layer(CreateJobObjectW=0, AssignProcessToJobObject=0, TerminateJobObject=0,
+                                OpenJobObjectW=0)
+    for call in (lambda: jobs.create_job("x", False), lambda: jobs.assign(1, Handle(2)),  # type: ignore[arg-type]
+                 lambda: jobs.terminate(1, 1)):
+        with pytest.raises(OSError) as failure:
+            call()
+        assert failure.value.errno == 5 and "failed" in str(failure.value)
+    assert jobs.open_job("gone") is None

@@ -44,15 +44,20 @@ class JobsLayer(Protocol):
     def close(self, handle: int) -> None: ...
 
 
-class Kernel32Jobs:  # pragma: no cover - Windows (its callers are tested with a stand-in)
-    """:class:`JobsLayer` through ctypes."""
+class Kernel32Jobs:
+    """:class:`JobsLayer` through ctypes. ``kernel32``, ``ntdll`` and ``last_error`` are the system's unless given
+    (the tests give recording stand-ins)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kernel32: Any = None, ntdll: Any = None,
+                 last_error: Optional[Callable[[], int]] = None) -> None:
         from ctypes import wintypes
 
-        self.wintypes = wintypes
-        self.kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
-        self.ntdll = ctypes.WinDLL("ntdll")  # type: ignore[attr-defined]
+        if kernel32 is None:  # pragma: no cover - Windows
+            kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        if ntdll is None:  # pragma: no cover - Windows
+            ntdll = ctypes.WinDLL("ntdll")  # type: ignore[attr-defined]
+        self.kernel32, self.ntdll = kernel32, ntdll
+        self.last_error: Callable[[], int] = last_error or ctypes.get_last_error  # type: ignore[attr-defined]
         self.kernel32.CreateJobObjectW.restype = wintypes.HANDLE
         self.kernel32.CreateJobObjectW.argtypes = [ctypes.c_void_p, wintypes.LPCWSTR]
         self.kernel32.OpenJobObjectW.restype = wintypes.HANDLE
@@ -65,8 +70,9 @@ class Kernel32Jobs:  # pragma: no cover - Windows (its callers are tested with a
         self.ntdll.NtResumeProcess.argtypes = [wintypes.HANDLE]
 
     def _error(self, what: str) -> OSError:
-        code = ctypes.get_last_error()  # type: ignore[attr-defined]
-        return OSError(code, f"{what} failed: {ctypes.FormatError(code)}")  # type: ignore[attr-defined]
+        code = self.last_error()
+        explain = getattr(ctypes, "FormatError", lambda c: f"Windows error {c}")
+        return OSError(code, f"{what} failed: {explain(code)}")
 
     def create_job(self, name: str, kill_on_close: bool) -> int:
         handle = self.kernel32.CreateJobObjectW(None, name)
