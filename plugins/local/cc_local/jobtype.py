@@ -106,7 +106,7 @@ class LocalJobType(JobType):
 
     def describe(self) -> dict[str, Any]:
         if not self.ops.supervised:
-            return {"process tracking": "process group and descendants"}
+            return {"process tracking": self.ops.tracking}
         from cc_local.cgroup import cgroup_base
 
         base = cgroup_base()

@@ -129,3 +129,7 @@ def test_signal_ends_job_started_by_the_macos_path(harness: Harness) -> None:
     harness.env.job_type.cancel([active])
     end = harness.wait_end(active)
     assert (end.state, end.exit_code) == (JobState.FAILED, 7)
+
+
+def test_the_job_type_says_how_it_finds_processes(tmp_path: Path) -> None:
+    assert make_job_type(tmp_path).describe() == {"process tracking": "process group, descendants and environment tag"}

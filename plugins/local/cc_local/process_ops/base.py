@@ -39,6 +39,8 @@ class ProcessOps(ABC):
     platform: str = ""
     supervised: bool = False
     """Whether jobs are started by the run's supervisor (:mod:`cc_local.supervisor`: a child subreaper, Linux)."""
+    tracking: str = ""
+    """How a job's processes are found, in words (``ccw`` shows it with the job type)."""
     kills_at_once: bool = False
     """Whether :meth:`kill_job` ends the whole job at once (no second, forced kill after a grace period)."""
 
@@ -70,7 +72,7 @@ class ProcessOps(ABC):
         """The start time of ``pid`` if it started no later than ``latest`` (seconds since the epoch): a process
         that started after the pid file naming it was written is a stranger that got the pid since."""
         when = self.started_at(pid)
-        if when is None or when > latest + 1.0:
+        if when is None or when > latest + 2.0:   # clocks rounded to the second, and a little more
             return None
         return self.start_time(pid)
 

@@ -18,6 +18,7 @@ from cc_local.process_ops.macos import PsutilOps
 
 class LinuxOps(PsutilOps):
     platform = "linux"
+    tracking = "process group, descendants and environment tag"   # without a supervisor
     supervised = True
 
     def spawn_options(self) -> dict[str, Any]:

@@ -106,6 +106,7 @@ class PsutilOps(ProcessOps):
 
 class MacOSOps(PsutilOps):
     platform = "darwin"
+    tracking = "process group, descendants and environment tag"
 
     def spawn_options(self) -> dict[str, Any]:
         return {"start_new_session": True}

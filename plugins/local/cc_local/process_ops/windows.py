@@ -132,6 +132,7 @@ def _taskkill(pid: int) -> None:  # pragma: no cover - Windows
 
 class WindowsOps(PsutilOps):
     platform = "win32"
+    tracking = "a Job Object per job"
     kills_at_once = True
 
     def __init__(self, jobs: Optional[JobsLayer] = None, taskkill: Callable[[int], None] = _taskkill,
