@@ -125,7 +125,9 @@ def test_exits_are_watched_without_pidfd_or_epoll(harness: Harness) -> None:
 
 
 def test_signal_ends_job_started_by_the_macos_path(harness: Harness) -> None:
-    active = harness.submit(harness.launch("term", command="trap 'exit 7' TERM; echo started; sleep 600 & wait"))
+    launch = harness.launch("term", command="trap 'exit 7' TERM; echo started; sleep 600 & wait")
+    active = harness.submit(launch)
+    wait_for(lambda: launch.log_path.exists() and b"started" in launch.log_path.read_bytes(), what="trap set")
     harness.env.job_type.cancel([active])
     end = harness.wait_end(active)
     assert (end.state, end.exit_code) == (JobState.FAILED, 7)
