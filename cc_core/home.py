@@ -67,14 +67,14 @@ def home_id(home: Optional[Path] = None) -> str:
     home = home or cc_home()
     path = home / "id"
     try:
-        return path.read_text().strip()
+        return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         pass
     import secrets
 
     home.mkdir(parents=True, exist_ok=True)
     draft = home / f".id.{os.getpid()}.{secrets.token_hex(4)}"
-    draft.write_text(secrets.token_hex(8) + "\n")
+    draft.write_text(secrets.token_hex(8) + "\n", encoding="utf-8")
     try:
         os.link(draft, path)   # atomic, and only if no other process made it first
     except FileExistsError:
@@ -84,4 +84,4 @@ def home_id(home: Optional[Path] = None) -> str:
             os.replace(draft, path)
     finally:
         draft.unlink(missing_ok=True)
-    return path.read_text().strip()
+    return path.read_text(encoding="utf-8").strip()
