@@ -61,7 +61,7 @@ def test_bad_settings_are_named(ccw: Ccw, write_workflow: Callable[..., Path]) -
     assert "--set defaults.retries.x=1: 'defaults.retries' is not a mapping" in result.stderr
     result = ccw("validate", str(path), "--set", "defaults.retries=many")
     assert result.returncode == 2
-    assert f"{path}:7: job 'greet': field 'retries'" in result.stderr
+    assert f"{path}:5: job 'greet': field 'retries'" in result.stderr   # the line of defaults.retries
     assert "hint: the file as changed by --set defaults.retries=many" in result.stderr
     for bad in ("novalue", "a..b=1", "=1"):
         result = ccw("run", str(path), "--set", bad)

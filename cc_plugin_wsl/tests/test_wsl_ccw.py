@@ -65,6 +65,8 @@ def test_the_documented_workflow_is_valid(standin: Any, tmp_path: Path) -> None:
     (folder / "mixed.yaml").write_text(block)
     for name in ("fetch.ps1", "simulate.sh", "analyse.py", "plot.ipynb", "report.py"):
         (folder / name).write_text("\n")
+    # on Windows a .ps1 runs with powershell; on this Linux machine the local job type runs it directly
+    (folder / "fetch.ps1").chmod(0o755)
     env = {**standin.env, "CC_HOME": str(tmp_path / "home"), "CC_WSL_DRIVE_ROOT": str(standin.drive)}
     result = ccw("validate", str(folder / "mixed.yaml"), env=env, cwd=folder)
     assert result.returncode == 0, result.stdout + result.stderr

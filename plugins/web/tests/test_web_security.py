@@ -171,7 +171,9 @@ def test_every_gui_asset_ships_in_the_package(api: Any) -> None:
         assert api.get(f"/static/{name}").status_code == 200
     page = api.get("/").text
     for ref in re.findall(r'(?:src|href)="([^"]+)"', page):
-        assert ref.startswith(("/static/", "/docs", "/redoc", "#")), ref
+        assert ref.startswith(("/static/", "/docs", "/redoc", "/functions", "#")), ref   # all served here
+        if not ref.startswith("#"):
+            assert api.get(ref).status_code == 200, ref
 
 
 def test_origin_null_and_foreign_origins_are_refused_judged_by_the_host(api: Any, two_jobs: str) -> None:
