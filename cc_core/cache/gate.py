@@ -11,7 +11,7 @@ from typing import Any, Iterable, Optional, Sequence
 from cc_core.cache.folder import copy_folder, keep
 from cc_core.cache.key import cache_key, key_parts
 from cc_core.cache.lookup import find_hit, origin_of
-from cc_core.store.base import JobRecord, RunRecord, StatusStore
+from cc_core.store.base import CacheHit, JobRecord, RunRecord, StatusStore
 from cc_core.workflow.model import JobSpec, WorkflowSpec
 
 log = logging.getLogger(__name__)
@@ -28,25 +28,27 @@ class CacheGate:
         self.store = store
         self.run = run
         self.root = cache_root(home) / run.workflow
-        self.force = frozenset(force)
+        self.force: set[str] = set(force)   # jobs whose cache is skipped (--force; forced calls join later)
+
+    what = "job"   # in warnings: "job 'x': cache not used"
 
     def before_start(self, spec: JobSpec, record: JobRecord, parents: Sequence[JobRecord]) -> Optional[dict[str, Any]]:
-        if not self.workflow.cache_of(spec):
+        if not self._cache_on(spec):
             return None
         try:
-            parts = key_parts(self.workflow, spec, parents)
+            parts = self._key_parts(spec, parents)
             if parts is None:
                 return None
             record.cache_parts = parts
             record.cache_key = cache_key(parts)
             if spec.name in self.force:
                 return None
-            hit = find_hit(self.store, self.run.workflow, spec.name, record.cache_key)
+            hit = self._find(spec, record.cache_key)
             if hit is None:
                 return None
             target = copy_folder(Path(hit.cache_copy), Path(self.run.run_dir) / spec.name)
         except Exception as exc:  # noqa: BLE001 - an unreadable input or a full disk: the job simply runs
-            log.warning("job '%s': cache not used (%s)", spec.name, exc)
+            log.warning("%s '%s': cache not used (%s)", self.what, spec.name, exc)
             return None
         record.cache_copy = hit.cache_copy
         if hit.job.log_path:
@@ -57,12 +59,25 @@ class CacheGate:
         if record.cache_key is None:
             return
         job_dir = Path(self.run.run_dir) / spec.name
-        name = f"{record.cache_key[:20]}-run{self.run.id}-attempt{record.attempt}"
         try:
-            record.cache_copy = str(keep(job_dir, self.root / spec.name / name))
+            record.cache_copy = str(keep(job_dir, self._kept_at(spec, record)))
         except OSError as exc:
-            log.warning("job '%s': its folder could not be kept in the cache (%s)", spec.name, exc)
+            log.warning("%s '%s': its folder could not be kept in the cache (%s)", self.what, spec.name, exc)
 
+    # What a kind of gate decides for itself: whether a job's cache is on, its key, where a hit is looked for
+    # and where a done job's folder is kept.
+    def _cache_on(self, spec: JobSpec) -> bool:
+        return bool(self.workflow.cache_of(spec))
+
+    def _key_parts(self, spec: JobSpec, parents: Sequence[JobRecord]) -> Optional[dict[str, str]]:
+        return key_parts(self.workflow, spec, parents)
+
+    def _find(self, spec: JobSpec, key: str) -> Optional[CacheHit]:
+        return find_hit(self.store, self.run.workflow, spec.name, key)
+
+    def _kept_at(self, spec: JobSpec, record: JobRecord) -> Path:
+        assert record.cache_key is not None
+        return self.root / spec.name / f"{record.cache_key[:20]}-run{self.run.id}-attempt{record.attempt}"
 
 def cache_gate(workflow: WorkflowSpec, store: StatusStore, run: RunRecord, home: Path) -> Optional[CacheGate]:
     """The gate for a run, or ``None`` when no job of the workflow has its cache on (nothing to ask)."""

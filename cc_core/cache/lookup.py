@@ -8,9 +8,9 @@ from typing import Optional
 from cc_core.store.base import CacheHit, StatusStore
 
 
-def find_hit(store: StatusStore, workflow: str, job: str, key: str) -> Optional[CacheHit]:
-    """The newest earlier attempt of ``job`` in ``workflow`` that ended done with ``key`` and whose cached folder
-    exists (``$CC_HOME/cache`` may be cleared at any time: then the job runs again)."""
+def find_hit(store: StatusStore, workflow: Optional[str], job: Optional[str], key: str) -> Optional[CacheHit]:
+    """The newest earlier attempt of ``job`` in ``workflow`` (``None``: any) that ended done with ``key`` and whose
+    cached folder exists (``$CC_HOME/cache`` may be cleared at any time: then the job runs again)."""
     for hit in store.find_cached(workflow, job, key):
         if Path(hit.cache_copy).is_dir():
             return hit

@@ -14,9 +14,9 @@ import types
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from cc_core.cache.folder import copy_folder, keep
-from cc_core.cache.key import _NOT_IN_DEFINITION, _canonical, cache_key, digest, key_parts
-from cc_core.cache.lookup import origin_of
+from cc_core.cache.gate import CacheGate, cache_root
+from cc_core.cache.key import _NOT_IN_DEFINITION, _canonical, digest, key_parts
+from cc_core.cache.lookup import find_hit
 from cc_core.store.base import CacheHit, JobRecord, RunRecord, StatusStore
 from cc_core.workflow.model import JobSpec, WorkflowSpec
 
@@ -63,55 +63,28 @@ def call_key_parts(workflow: WorkflowSpec, spec: JobSpec, identity: Optional[str
     return parts
 
 
-class CallCacheGate:
+class CallCacheGate(CacheGate):
     """Looks up calls whose cache is on; keeps the folder of each such call that ends done."""
 
+    what = "call"
+
     def __init__(self, workflow: WorkflowSpec, store: StatusStore, run: RunRecord, home: Path) -> None:
-        self.workflow = workflow
-        self.store = store
-        self.run = run
-        self.root = home / "cache" / SCOPE
-        self.force: set[str] = set()
+        super().__init__(workflow, store, run, home)
+        self.root = cache_root(home) / SCOPE
         self.identities: dict[str, str] = {}   # call name -> call_identity, set before the call is added
 
-    def before_start(self, spec: JobSpec, record: JobRecord, parents: Sequence[JobRecord]) -> Optional[dict[str, Any]]:
-        if not spec.cache:
-            return None
-        try:
-            parts = call_key_parts(self.workflow, spec, self.identities.pop(spec.name, None))
-            if parts is None:
-                return None
-            record.cache_parts = parts
-            record.cache_key = cache_key(parts)
-            if spec.name in self.force:
-                return None
-            hit = self._hit(record.cache_key)
-            if hit is None:
-                return None
-            target = copy_folder(Path(hit.cache_copy), Path(self.run.run_dir) / spec.name)
-        except Exception as exc:  # noqa: BLE001 - an unreadable input or a full disk: the call simply runs
-            log.warning("call '%s': cache not used (%s)", spec.name, exc)
-            return None
-        record.cache_copy = hit.cache_copy
-        if hit.job.log_path:
-            record.log_path = str(target / Path(hit.job.log_path).name)
-        return origin_of(hit)
+    def _cache_on(self, spec: JobSpec) -> bool:
+        return bool(spec.cache)
 
-    def _hit(self, key: str) -> Optional[CacheHit]:
-        for hit in self.store.find_cached(None, None, key):
-            if Path(hit.cache_copy).is_dir():
-                return hit
-        return None
+    def _key_parts(self, spec: JobSpec, parents: Sequence[JobRecord]) -> Optional[dict[str, str]]:
+        return call_key_parts(self.workflow, spec, self.identities.pop(spec.name, None))
 
-    def after_done(self, spec: JobSpec, record: JobRecord) -> None:
-        if record.cache_key is None:
-            return
-        job_dir = Path(self.run.run_dir) / spec.name
-        name = f"{record.cache_key[:20]}-run{self.run.id}-{spec.name}"
-        try:
-            record.cache_copy = str(keep(job_dir, self.root / name))
-        except OSError as exc:
-            log.warning("call '%s': its folder could not be kept in the cache (%s)", spec.name, exc)
+    def _find(self, spec: JobSpec, key: str) -> Optional[CacheHit]:
+        return find_hit(self.store, None, None, key)     # any run, any job name
+
+    def _kept_at(self, spec: JobSpec, record: JobRecord) -> Path:
+        assert record.cache_key is not None
+        return self.root / f"{record.cache_key[:20]}-run{self.run.id}-{spec.name}"
 
     def forced(self, names: Iterable[str]) -> None:
         self.force.update(names)
