@@ -283,3 +283,17 @@ def read_log_file(request: LogRequest, limit: int = 4 << 20) -> LogChunk:
             LogChunk(request.key, data, request.offset + len(data))
     data = data[: end + 1]
     return LogChunk(request.key, data, request.offset + len(data))
+
+
+def write_log_at(path: Path, offset: int, data: bytes) -> None:
+    """Keep the local copy of a remote job's log: ``data`` read from the host lands at ``offset``, where it stands
+    in the remote log (writing the same bytes twice is harmless). Plain seek and write, since ``os.pwrite`` does
+    not exist on Windows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = open(path, "r+b")
+    except FileNotFoundError:
+        handle = open(path, "wb")
+    with handle:
+        handle.seek(offset)
+        handle.write(data)

@@ -20,14 +20,15 @@ from typing import Any, Mapping, Optional, Sequence
 from cc_core.environments.host import (DEFAULT_ROOT, EnvironmentHost, LocalEnvironmentHost, ShellEnvironmentHost,
                                        conda_roots_option, root_option)
 from cc_core.errors import JobTypeError
-from cc_core.plugins.jobtype import ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk, LogRequest
+from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk,
+                                     LogRequest, write_log_at)
 from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_slurm.batch_script import JobFiles, batch_script, plan_files, slurm_job_name, test_script
 from cc_slurm.submission import (FIRST_PAUSE, LONGEST_PAUSE, Submission, controller_unreachable, may_pass,
                                  sbatch_said)
 from cc_core.workflow.line_ends import warn_windows_line_ends, write_for_linux
-from cc_slurm.login_host import LoginHost, login_host, shell_path
+from cc_slurm.login_host import LoginHost, login_host
 from cc_slurm.options import SlurmOptions, parse_options
 from cc_slurm.queue import ControllerUnreachable, SlurmQueue
 from cc_core.workflow.staging import missing_inputs
@@ -356,7 +357,7 @@ class SlurmJobType(JobType):
             ended = all(r.final for r in group)   # the last read of ended jobs takes a last line without newline
             for request, part in zip(group, host.read_from(reads, LOG_READ_LIMIT, ended)):
                 if not host.is_local and part.data:
-                    _write_at(request.log_path, request.offset, part.data)
+                    write_log_at(request.log_path, request.offset, part.data)
                 chunks.append(LogChunk(request.key, part.data, part.offset))
         return chunks
 
@@ -391,11 +392,3 @@ def _from_exit_file(job_id: str, text: Optional[str]) -> CCState:
         return CCState(JobState.DONE, 0) if code == 0 else CCState(JobState.FAILED, code)
     return CCState(JobState.FAILED, None, f"lost: SLURM no longer knows job {job_id} and it left no exit code "
                                           "(cancelled or killed before its end?)")
-
-
-def _write_at(path: Path, offset: int, data: bytes) -> None:
-    """Keep the local copy of a remote log: the bytes read land where they are in the remote file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "r+b" if path.exists() else "wb") as handle:
-        handle.seek(offset)
-        handle.write(data)

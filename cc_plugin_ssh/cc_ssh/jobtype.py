@@ -31,7 +31,7 @@ from cc_core.environments.host import (DEFAULT_ROOT, EnvironmentHost, ShellEnvir
                                        root_option)
 from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import (ActiveJob, Handle, JobType, JobTypeContext, JobUpdate, Launch, LogChunk,
-                                     LogRequest, UpdateSink, read_log_file)
+                                     LogRequest, UpdateSink, read_log_file, write_log_at)
 from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_ssh.agent import AgentLost, agent_for, close_agents
@@ -531,19 +531,6 @@ class SSHJobType(JobType):
                 elif len(data) < LOG_LIMIT:
                     data = b""
             if data:
-                _write_at(request.log_path, request.offset, data)
+                write_log_at(request.log_path, request.offset, data)
             chunks.append(LogChunk(request.key, data, request.offset + len(data)))
         return chunks
-
-
-def _write_at(path: Path, offset: int, data: bytes) -> None:
-    """Put ``data`` into the local copy of a log at ``offset`` (writing the same bytes twice is harmless). Plain
-    seek and write: ``os.pwrite`` does not exist on Windows."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        handle = open(path, "r+b")
-    except FileNotFoundError:
-        handle = open(path, "wb")
-    with handle:
-        handle.seek(offset)
-        handle.write(data)

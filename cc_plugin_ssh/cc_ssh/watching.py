@@ -15,10 +15,9 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Optional
 
-from cc_core.plugins.jobtype import ActiveJob, JobUpdate, UpdateSink
+from cc_core.plugins.jobtype import ActiveJob, JobUpdate, UpdateSink, write_log_at
 from cc_ssh.agent import Event, HostAgent
 from cc_ssh.batch import RemoteStatus
 
@@ -102,7 +101,7 @@ class Watches:
             return
         kind = event.get("ev")
         if kind == "log":
-            _write_at(watch.job.log_path, int(event["offset"]), base64.b64decode(event.get("data") or ""))
+            write_log_at(watch.job.log_path, int(event["offset"]), base64.b64decode(event.get("data") or ""))
         elif kind == "exit":
             code = event.get("code")
             status = RemoteStatus("ended", code if isinstance(code, int) else None, bool(event.get("cancelled")),
@@ -139,16 +138,3 @@ class Watches:
         if gone:
             log.warning("host agent on '%s' went away; %d job(s) are followed with plain commands until it is back",
                         agent.connection.target.label, len(gone))
-
-
-def _write_at(path: Path, offset: int, data: bytes) -> None:
-    """Put ``data`` into the local copy of a log at ``offset`` (writing the same bytes twice is harmless). Plain
-    seek and write: ``os.pwrite`` does not exist on Windows."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        handle = open(path, "r+b")
-    except FileNotFoundError:
-        handle = open(path, "wb")
-    with handle:
-        handle.seek(offset)
-        handle.write(data)
