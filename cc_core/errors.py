@@ -108,4 +108,11 @@ class JobTypeError(CCError):
         if host:
             parts.append(f"host '{host}'")
         prefix = (", ".join(parts) + ": ") if parts else ""
+        self.reason = message
         super().__init__(prefix + message, hint=hint)
+
+    @property
+    def bare(self) -> str:
+        """The message without its ``job '...', host '...': `` prefix and without a connection's "next try" note,
+        for a message that says it again in other words (``... (tried for 60 s)``)."""
+        return self.reason.split(" (next try in ")[0]

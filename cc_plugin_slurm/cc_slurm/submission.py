@@ -100,10 +100,10 @@ class Submission:
             if remaining <= 0:
                 if waited < 0.1:
                     raise problem
-                raise JobTypeError(f"{_bare(problem)} (tried for {waited:.0f} s)", job=self.job.name,
+                raise JobTypeError(f"{problem.bare} (tried for {waited:.0f} s)", job=self.job.name,
                                    host=self.host.label, hint=problem.hint)
             log.warning("job '%s' on %s: %s; trying again in %.1f s%s", self.job.name, self.host.label,
-                        _bare(problem), min(pause, remaining),
+                        problem.bare, min(pause, remaining),
                         " (after looking whether SLURM has it)" if look_first else "")
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, LONGEST_PAUSE)
@@ -138,15 +138,6 @@ class _Passing(Exception):
         self.error = error
         self.surely_not_accepted = surely_not_accepted
 
-
-def _bare(error: JobTypeError) -> str:
-    """The message without its ``job '...', host '...': `` prefix and without a "next try" note."""
-    text = error.message
-    parts = ([f"job '{error.job}'"] if error.job else []) + ([f"host '{error.host}'"] if error.host else [])
-    prefix = ", ".join(parts) + ": " if parts else ""
-    if prefix and text.startswith(prefix):
-        text = text[len(prefix):]
-    return text.split(" (next try in ")[0]
 
 
 def sbatch_said(text: str) -> str:

@@ -84,7 +84,7 @@ class HostConnection:
             if self._last_error is not None and now < self._retry_at:
                 wait = self._retry_at - now
                 error = self._last_error
-                raise type(error)(f"{bare_message(error)} (next try in {wait:.1f} s)", host=error.host,
+                raise type(error)(f"{error.bare} (next try in {wait:.1f} s)", host=error.host,
                                   hint=error.hint)
             return self._connect()
 
@@ -240,15 +240,6 @@ class HostConnection:
                 self._sftp.get_channel().settimeout(max(self.connect_timeout, 30.0))
             yield self._sftp
 
-
-def bare_message(error: JobTypeError) -> str:
-    """An error's message without its ``job '...', host '...': `` prefix and without a "next try" note."""
-    text = error.message
-    parts = ([f"job '{error.job}'"] if error.job else []) + ([f"host '{error.host}'"] if error.host else [])
-    prefix = ", ".join(parts) + ": " if parts else ""
-    if prefix and text.startswith(prefix):
-        text = text[len(prefix):]
-    return text.split(" (next try in ")[0]
 
 
 def _close_quietly(connection: Connection) -> None:

@@ -36,7 +36,7 @@ from cc_core.workflow.model import JobSpec
 from cc_core.states import JobState
 from cc_ssh.agent import AgentLost, agent_for, close_agents
 from cc_ssh.batch import LogRead, RemoteStatus, cancel_script, logs_script, parse_logs, parse_status, status_script
-from cc_ssh.connection import FIRST_PAUSE, CommandTimeout, HostConnection, bare_message
+from cc_ssh.connection import FIRST_PAUSE, CommandTimeout, HostConnection
 from cc_ssh.failures import HostUnavailable, disk_full, is_disk_full, with_job
 from cc_ssh.job_folder import (find_script, folder_of, launch_script, parse_launch, parse_prepare,
                                prepare_script)
@@ -191,9 +191,9 @@ class SSHJobType(JobType):
                 if getattr(exc, "permanent", False) or remaining <= 0:
                     if waited < 0.1:
                         raise
-                    raise type(exc)(f"{bare_message(exc)} (tried for {waited:.0f} s)", job=exc.job,
+                    raise type(exc)(f"{exc.bare} (tried for {waited:.0f} s)", job=exc.job,
                                     host=exc.host, hint=exc.hint) from None
-                log.warning("%s; submitting again in %.1f s", bare_message(exc), min(pause, remaining))
+                log.warning("%s; submitting again in %.1f s", exc.bare, min(pause, remaining))
                 time.sleep(min(pause, remaining))
                 pause = min(pause * 2, settings.reconnect_backoff_max)
                 connection, _ = self._job_connection(launch.job)
