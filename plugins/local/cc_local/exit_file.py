@@ -42,7 +42,7 @@ def write_exit_code(path: Union[str, Path], code: int) -> bool:
         os.close(fd)
 
 
-def read_exit_code(path: Union[str, Path]) -> Optional[int]:
+def read_exit_file(path: Union[str, Path]) -> Optional[int]:
     """The exit code the file holds, or ``None`` (missing, blank, unreadable)."""
     try:
         text = Path(path).read_text(encoding="utf-8").strip()

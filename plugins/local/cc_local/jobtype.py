@@ -22,9 +22,8 @@ from cc_core.workflow.resources import resource_problems
 from cc_core.states import JobState
 from cc_local.launch import ProcessPlan, attempt_files, describe, executable_problems, plan_process, python_for
 from cc_local.process_ops import TAG_VARIABLE, ExitWatching, ProcessOps, current
-from cc_local.processes import read_exit_file
 from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
-from cc_local.exit_file import prepare_exit_file
+from cc_local.exit_file import prepare_exit_file, read_exit_file
 from cc_local.supervisor_client import SupervisorClient, SupervisorGone
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Optional
 
 ExitCallback = Callable[[int], None]   # called with the exit code (negative: killed by that signal)
@@ -173,15 +172,3 @@ class ExitWatcher:
         if self._use_pidfd and not self._closed:
             self._closed = True
             os.write(self._wake_w, b"x")
-
-
-def read_exit_file(path: Path) -> Optional[int]:
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
