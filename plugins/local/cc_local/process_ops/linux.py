@@ -8,7 +8,7 @@ platforms' kind go through psutil (:class:`~cc_local.process_ops.macos.PsutilOps
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from cc_local import job_processes as table
 from cc_local import processes
@@ -38,9 +38,6 @@ class LinuxOps(PsutilOps):
 
     def job_processes(self, pid: Optional[int], tag: Optional[str]) -> set[int]:
         return table.live(table.job_processes(pid, tag))
-
-    def send(self, pids: Iterable[int], sig: int) -> int:
-        return table.send(pids, sig)
 
     def exit_watcher(self) -> ExitWatching:
         return processes.ExitWatcher()

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Optional
 
 import psutil
 
+from cc_local import job_processes
 from cc_local.process_ops.base import TAG_VARIABLE, ExitWatching, ProcessOps, ThreadExitWatcher
 
 
@@ -91,14 +92,7 @@ class PsutilOps(ProcessOps):
             return False
 
     def send(self, pids: Iterable[int], sig: int) -> int:
-        reached = 0
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-                reached += 1
-            except (ProcessLookupError, PermissionError):
-                pass
-        return reached
+        return job_processes.send(pids, sig)
 
     def exit_watcher(self) -> ExitWatching:
         return ThreadExitWatcher(self)
