@@ -161,6 +161,8 @@ def local_benchmarks(workloads: list[Workload], work: Path, ref: Reference, runs
         if ref.python is not None:
             contenders.append(Contender("dask", lambda r, e=edges: [str(ref.python), str(HERE / "dask_reference.py"),
                                                                     str(e)]))
+        contenders.append(Contender("pool", lambda r, e=edges: [sys.executable, str(HERE / "pool_reference.py"),
+                                                                str(e)]))
         cc = Contender("cc", lambda r, f=flow: [str(BIN / "ccw"), "run", str(f), "-q", "--max-parallel",
                                                 str(PARALLEL)])
         cc.before = lambda r, c=cc, h=homes: (shutil.rmtree(h(r), ignore_errors=True),
@@ -175,7 +177,8 @@ def local_benchmarks(workloads: list[Workload], work: Path, ref: Reference, runs
 
 
 def local_table(results: dict[str, Any], ref: Reference) -> Table:
-    table = Table(["workload", "make -j2", "Dask", "ccw run", "cc/make", "cc/Dask (<=0.5)", "CPU make/Dask/cc",
+    table = Table(["workload", "make -j2", "Python pool", "Dask", "ccw run", "cc/pool (<=1.1)", "cc/Dask",
+                   "CPU make/pool/Dask/cc",
                    "cc peak RSS", "engine/job", "overhead/job", "vs make/job (<=2)"])
     for key, r in results.items():
         s, inner, w = r["summary"], r["inner"], r["workload"]
@@ -183,9 +186,10 @@ def local_table(results: dict[str, Any], ref: Reference) -> Table:
         dask = s["dask"].wall if "dask" in s else None
         make_job = make / w.size
         overhead = (inner["execute"] - make) / w.size
-        table.add([key, f"{make:.3f} s", f"{dask:.3f} s" if dask else "n/a", f"{cc:.3f} s", f"{cc / make:.2f}x",
-                   f"{cc / dask:.2f}x" if dask else ref.problem[:40],
-                   "/".join(f"{s[k].cpu:.2f}" if k in s else "-" for k in ("make", "dask", "cc")) + " s",
+        pool = s["pool"].wall
+        table.add([key, f"{make:.3f} s", f"{pool:.3f} s", f"{dask:.3f} s" if dask else "n/a", f"{cc:.3f} s",
+                   f"{cc / pool:.2f}x", f"{cc / dask:.2f}x" if dask else ref.problem[:40],
+                   "/".join(f"{s[k].cpu:.2f}" if k in s else "-" for k in ("make", "pool", "dask", "cc")) + " s",
                    f"{s['cc'].peak_rss_mb:.0f} MB", f"{inner['execute'] / w.size * 1000:.2f} ms",
                    f"{overhead * 1000:.2f} ms", f"{overhead / make_job:.2f}x"])
     return table
