@@ -92,6 +92,10 @@ class JobUpdate:
     reason: Optional[str] = None
     handle: Optional[Handle] = None  # a replacement handle, when the job type learned more (e.g. a remote pid)
     detail: Optional[str] = None     # shown while queued/running, e.g. SLURM's pending reason
+    started: bool = True
+    """``False`` with ``FAILED``: the attempt's process could not be made at all (a job type that starts jobs after
+    :meth:`JobType.submit` returned, and learned it failed): the job fails as "could not start: REASON" without
+    ever being ``running``, as when ``submit`` itself raises."""
 
     def __post_init__(self) -> None:
         if self.state not in (JobState.QUEUED, JobState.RUNNING, JobState.DONE, JobState.FAILED, JobState.KILLED):
@@ -142,6 +146,10 @@ class JobType(ABC):
     """Seconds between two :meth:`read_logs` calls for running jobs."""
     starts_running: ClassVar[bool] = False
     """``True`` when a job runs as soon as :meth:`submit` returns (no queue in between, as for local processes)."""
+    makes_job_dir: ClassVar[bool] = False
+    """``True`` when :meth:`submit` creates the job's folder itself (``launch.job_dir``, with its parents) where
+    the job starts; otherwise the engine creates it before the submit. A function call's folder is always created
+    by the engine (its payload is written there first)."""
     settings_model: ClassVar[Optional[type[BaseModel]]] = None
     """A pydantic model of this job type's settings (``job_types: {NAME: {...}}`` in ``config.yaml``). When set,
     cc checks the settings before any run (unknown keys and wrong values are reported with file and line) and
@@ -221,7 +229,12 @@ class JobType(ABC):
     @abstractmethod
     def submit(self, launch: Launch) -> Handle:
         """Start one attempt of a job and return its handle. Raise :class:`cc_core.errors.JobTypeError` when the
-        job cannot be started; the attempt then fails with that message as reason."""
+        job cannot be started; the attempt then fails with that message as reason.
+
+        A job type may also hand the start to something else and return at once: its handle then says
+        ``"pending": True``, the job stays ``queued``, and the job type reports the start later through the sink
+        (a ``RUNNING`` update carrying the full handle, or a ``FAILED`` one with ``started=False``). On resume an
+        attempt whose recorded handle is still pending is looked for with :meth:`find`, as one without a handle."""
 
     def submit_many(self, launches: Sequence[Launch]) -> list[Union[Handle, BaseException]]:
         """Submit several attempts at once: for each launch, in order, its handle or what its submit raised. A

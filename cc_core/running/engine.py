@@ -511,7 +511,7 @@ class Engine:
                 self.slots.take(ReadyJob(job.name, job.record.kind, job.record.host, job.record.order))
                 self.active_jobs[job.name] = job
                 self._start_type(job.record.kind)
-                if job.record.handle:
+                if job.record.handle and not job.record.handle.get("pending"):
                     job.active = self._active(job, job.record.handle)
                     if state is JobState.RUNNING:
                         self._schedule_deadline(job)
@@ -689,7 +689,8 @@ class Engine:
 
     def _prepare(self, job: _Job, launch: Launch) -> None:
         """Before a submit: the folder, and a function call's payload (raises CCError when it cannot be made)."""
-        launch.job_dir.mkdir(parents=True, exist_ok=True)
+        if job.spec.function or not self.job_types[job.record.kind].makes_job_dir:
+            launch.job_dir.mkdir(parents=True, exist_ok=True)
         if job.spec.function:
             from cc_core.functions.job import prepare
 
@@ -739,13 +740,12 @@ class Engine:
         if job is None or job.record.attempt != attempt or job.state is not JobState.QUEUED:
             return
         if handle is None:
-            if job.cancel_reason == "skipped":
-                self._move(job, JobState.SKIPPED, reason=job.record.reason or "a parent did not finish")
-            else:
-                self._attempt_failed(job, None, f"could not start: {error}")
+            self._on_submitted_failed(job, error)
             return
         job.record.handle = handle
-        self._dirty[name] = job.record
+        if not handle.get("pending"):
+            # a pending handle is not worth a write of its own: on resume it means what no handle means (find)
+            self._dirty[name] = job.record
         job.active = self._active(job, handle)
         pending, job.early_updates = job.early_updates, []
         if job.cancel_reason is not None:
@@ -759,6 +759,12 @@ class Engine:
             self._chain_children(job)
         for update in pending:
             self._on_update(update)
+
+    def _on_submitted_failed(self, job: _Job, error: Optional[str]) -> None:
+        if job.cancel_reason == "skipped":
+            self._move(job, JobState.SKIPPED, reason=job.record.reason or "a parent did not finish")
+        else:
+            self._attempt_failed(job, None, f"could not start: {error}")
 
     def _schedule_deadline(self, job: _Job) -> None:
         """A job's timeout counts from when it starts running (time spent queued, e.g. in SLURM, is not counted)."""
@@ -781,6 +787,9 @@ class Engine:
             # Heard of before its submission was applied (a job type pushing from another thread): keep it until
             # the handle arrives, then apply it.
             job.early_updates.append(update)
+            return
+        if not update.started and job.state is JobState.QUEUED:
+            self._on_submitted_failed(job, update.reason or "unknown")
             return
         if update.state is JobState.QUEUED:
             if update.detail != job.record.detail:

@@ -100,7 +100,24 @@ class Harness:
         import json
 
         json.dumps(handle)  # the store keeps it as JSON
+        if handle.get("pending"):
+            handle = self._confirmed(launch, handle)
         return ActiveJob(launch.key, launch.attempt, handle, launch.job, launch.job_dir, launch.log_path)
+
+    def _confirmed(self, launch: Launch, handle: dict[str, Any]) -> dict[str, Any]:
+        """A pending handle (the start was handed on) is replaced by the one its ``running`` update carries, as
+        the engine does; a start that failed keeps the pending handle (its failure is among the updates)."""
+        deadline = time.monotonic() + self.env.timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for update in self.updates:
+                    if update.key == launch.key and update.attempt == launch.attempt:
+                        if update.handle is not None:
+                            return update.handle
+                        if update.state.is_final:
+                            return handle
+            time.sleep(0.005)
+        raise AssertionError(f"the start of job '{launch.key}' was not confirmed within {self.env.timeout} s")
 
     def wait_end(self, active: ActiveJob, job_type: Optional[JobType] = None,
                  timeout: Optional[float] = None) -> JobUpdate:

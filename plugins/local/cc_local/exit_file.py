@@ -17,6 +17,16 @@ SHELL_WRITE = 'printf "%-15s\\n" $? 1<>"$CC_EXIT_FILE"'
 """The ``sh`` that writes ``$?`` over the blanks in place (``1<>`` opens the file without truncating it)."""
 
 
+def make_folder(path: str) -> None:
+    """Create the job's folder (and its parents) where it is missing; raises ``OSError`` when that is impossible."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+
+
 def prepare_exit_file(path: Union[str, Path]) -> None:
     """Create (or reset) the file with its blanks; raises ``OSError`` when that is impossible."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)

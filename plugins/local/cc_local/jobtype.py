@@ -23,7 +23,7 @@ from cc_core.states import JobState
 from cc_local.launch import ProcessPlan, attempt_files, describe, executable_problems, plan_process, python_for
 from cc_local.process_ops import TAG_VARIABLE, ExitWatching, ProcessOps, current
 from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
-from cc_local.exit_file import prepare_exit_file, read_exit_file
+from cc_local.exit_file import make_folder, prepare_exit_file, read_exit_file
 from cc_local.supervisor_client import SupervisorClient, SupervisorGone
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ class LocalJobType(JobType):
     settings_model = LocalSettings
     description = "processes on this machine: .sh, .py, .ipynb and commands"
     blocking = False
-    starts_running = True
+    starts_running = False   # a job runs once its start is confirmed: a `running` update (see submit)
+    makes_job_dir = True     # where the job starts: by the run's supervisor, off the engine's thread
     poll_interval = 1.0
     log_interval = 0.2
 
@@ -112,14 +113,15 @@ class LocalJobType(JobType):
         return {"process tracking": f"cgroup v2 per job under {base}" if base else "child subreaper"}
 
     def show_script(self, launch: Launch) -> Optional[str]:
-        return describe(plan_process(launch))
+        return describe(plan_process(launch, supervised=self.ops.supervised))
 
     def submit(self, launch: Launch) -> Handle:
-        plan = plan_process(launch)
         client = self._supervisor(launch.job_dir.parent) if self.ops.supervised else None
         if client is not None:
-            return self._submit_supervised(client, launch, plan)
+            return self._submit_supervised(client, launch, plan_process(launch, supervised=True))
+        plan = plan_process(launch)
         try:
+            make_folder(str(launch.job_dir))
             prepare_exit_file(plan.exit_file)
             # Plain file descriptors, not file objects: this is on the path of every job.
             log = os.open(launch.log_path, _LOG_FLAGS, 0o666)
@@ -153,6 +155,7 @@ class LocalJobType(JobType):
             self._watched.add((key, attempt))
         assert self._watcher is not None, "start() is called before submit()"
         self._watcher.watch(process, process.pid, start, lambda code: self._ended(key, attempt, code, None))
+        self._tell(JobUpdate(key, attempt, JobState.RUNNING))
         return handle
 
     # ------------------------------------------------------------------------------------------------ supervised
@@ -174,45 +177,77 @@ class LocalJobType(JobType):
             return None
 
     def _submit_supervised(self, client: SupervisorClient, launch: Launch, plan: ProcessPlan) -> Handle:
+        """Hand the start to the run's supervisor and return at once with a pending handle: the supervisor writes
+        the pid file before it answers (from then on `find` knows the attempt started), and the answer arrives as
+        a ``running`` update with the full handle, or a failure to start (:meth:`_spawned`)."""
         key, attempt = launch.key, launch.attempt
-        pid_fd = open_pid_file(plan.pid_file)  # as without a supervisor: `find` reads an empty one as "not started"
+        tag = secrets.token_hex(8)
+        absolute = os.path.abspath  # the supervisor may have started elsewhere
+        request = {"op": "spawn", "key": key, "attempt": attempt, "argv": plan.argv, "cwd": absolute(plan.cwd),
+                   **client.environment_changes(plan.env), "log": absolute(launch.log_path), "pid_file": absolute(plan.pid_file),
+                   "exit_file": absolute(plan.exit_file), "keep_orphans": launch.job.keep_orphans,
+                   "command": launch.job.command if plan.argv[0] != "/bin/sh" else None,
+                   "grace": max(0.0, self.kill_grace), "tag": tag, "job_dir": absolute(launch.job_dir)}
+        handle: Handle = {"pid": None, "start": None, "pid_file": plan.pid_file, "exit_file": plan.exit_file,
+                          "tag": tag, "supervisor": str(launch.job_dir.parent), "pending": True}
         with self._lock:
             self._watched.add((key, attempt))
-        request = {"op": "spawn", "key": key, "attempt": attempt, "argv": plan.argv, "cwd": plan.cwd,
-                   "env": plan.env, "log": str(launch.log_path), "pid_file": plan.pid_file,
-                   "exit_file": plan.exit_file, "keep_orphans": launch.job.keep_orphans,
-                   "grace": max(0.0, self.kill_grace)}
-        for tries_left in (1, 0):
-            try:
-                answer = client.request(request)
-                break
-            except SupervisorGone as exc:
-                # It went away (it was ending as we connected, or died): the pid file, which it writes before it
-                # answers, says whether the job started; a job that did not is asked for again, once.
-                found = self.find(launch)
-                if found is not None or not tries_left:
-                    with self._lock:
-                        self._watched.discard((key, attempt))
-                    if pid_fd is not None:
-                        os.close(pid_fd)
-                    if found is None:
-                        raise JobTypeError(f"could not start: {exc}", job=key) from None
-                    return found
+        try:
+            client.send(request, lambda answer: self._spawned(launch, request, handle, answer, retry=True))
+        except SupervisorGone as exc:
+            self._spawned(launch, request, handle, {"ok": False, "lost": True, "error": str(exc)}, retry=True)
+        return handle
+
+    def _spawned(self, launch: Launch, request: dict[str, Any], handle: Handle, answer: dict[str, Any],
+                 retry: bool) -> None:
+        """The supervisor's answer to a start (on its connection's reader thread): the job runs, could not start,
+        or the supervisor went away before it answered."""
+        key, attempt = launch.key, launch.attempt
+        if answer.get("lost"):
+            # Whether it started is found out off the reader thread: the pid file says so (the supervisor writes it
+            # before it answers); one that did not is asked for again, once, from a new supervisor.
+            threading.Thread(target=self._recover, args=(launch, request, handle, str(answer.get("error")), retry),
+                             name="cc-local-recover", daemon=True).start()
+            return
         if not answer.get("ok"):
             with self._lock:
                 self._watched.discard((key, attempt))
-            discard_pid_file(pid_fd, plan.pid_file)
-            if answer.get("missing"):
-                raise JobTypeError(f"{answer['what']} '{answer['missing']}' does not exist", job=key)
-            raise JobTypeError(str(answer.get("error")), job=key)
-        fill_pid_file(pid_fd, int(answer["pid"]))
-        if answer.get("again") and answer.get("code") is not None and self._sink is not None:
+            reason = f"{answer['what']} '{answer['missing']}' does not exist" if answer.get("missing") \
+                else str(answer.get("error"))
+            self._tell(JobUpdate(key, attempt, JobState.FAILED, None, reason, started=False))
+            return
+        full = {**{k: v for k, v in handle.items() if k != "pending"}, "pid": int(answer["pid"]),
+                "start": answer.get("start"), "tag": answer.get("tag") or handle["tag"]}
+        self._tell(JobUpdate(key, attempt, JobState.RUNNING, handle=full))
+        if answer.get("again") and answer.get("code") is not None:
             # started before and ended already: its end is told now, as it will not be pushed again
             with self._lock:
                 self._watched.discard((key, attempt))
-            self._sink(_update_from(key, attempt, answer))
-        return {"pid": int(answer["pid"]), "start": answer.get("start"), "pid_file": plan.pid_file,
-                "exit_file": plan.exit_file, "tag": answer.get("tag"), "supervisor": str(launch.job_dir.parent)}
+            self._tell(_update_from(key, attempt, answer))
+
+    def _recover(self, launch: Launch, request: dict[str, Any], handle: Handle, error: str, retry: bool) -> None:
+        key, attempt = launch.key, launch.attempt
+        found = self.find(launch)
+        if found is not None:
+            with self._lock:
+                self._watched.discard((key, attempt))   # followed by `check` from now on
+            self._tell(JobUpdate(key, attempt, JobState.RUNNING, handle={**found, "tag": handle["tag"],
+                                                                          "supervisor": handle["supervisor"]}))
+            return
+        client = self._supervisor(launch.job_dir.parent) if retry else None
+        if client is not None:
+            try:
+                client.send(request, lambda answer: self._spawned(launch, request, handle, answer, retry=False))
+                return
+            except SupervisorGone as exc:
+                error = str(exc)
+        with self._lock:
+            self._watched.discard((key, attempt))
+        self._tell(JobUpdate(key, attempt, JobState.FAILED, None, f"could not start: {error}", started=False))
+
+    def _tell(self, update: JobUpdate) -> None:
+        if self._sink is not None:
+            self._sink(update)
 
     def _supervisor_event(self, event: dict[str, Any]) -> None:
         if event.get("event") != "ended":
@@ -265,7 +300,31 @@ class LocalJobType(JobType):
             self._sink(JobUpdate(key, attempt, JobState.DONE if code == 0 else JobState.FAILED, code))
 
     def find(self, launch: Launch) -> Optional[Handle]:
-        pid_file, exit_file = attempt_files(launch.job_dir, launch.attempt)
+        if self.ops.supervised:
+            known = self._known_to_supervisor(launch.job_dir.parent, launch.key, launch.attempt)
+            if known is not None:
+                return known
+        return self._found(launch.job_dir, launch.attempt)
+
+    def _known_to_supervisor(self, run_folder: Path, key: str, attempt: int) -> Optional[Handle]:
+        """The handle of an attempt the run's supervisor (when one runs) started."""
+        client = self._supervisor(run_folder, start=False)
+        if client is None:
+            return None
+        try:
+            answer = client.request({"op": "jobs"})
+        except SupervisorGone:
+            return None
+        pid_file, exit_file = attempt_files(run_folder / key, attempt)
+        for facts in answer.get("jobs", []):
+            if facts.get("key") == key and facts.get("attempt") == attempt:
+                return {"pid": int(facts["pid"]), "start": facts.get("start"), "pid_file": str(pid_file),
+                        "exit_file": str(exit_file), "tag": facts.get("tag"), "supervisor": str(run_folder)}
+        return None
+
+    def _found(self, job_dir: Path, attempt: int) -> Optional[Handle]:
+        """The handle of an attempt whose pid file holds its pid (it started), else ``None``."""
+        pid_file, exit_file = attempt_files(job_dir, attempt)
         try:
             pid = int(pid_file.read_text(encoding="utf-8").strip())
             written = pid_file.stat().st_mtime
@@ -283,6 +342,13 @@ class LocalJobType(JobType):
                 if (job.key, job.attempt) in self._watched:
                     continue  # a child of ours: its exit is pushed as it happens
             handle = job.handle
+            if handle.get("pid") is None:   # a start never confirmed: its pid file says whether it happened
+                found = self._found(job.job_dir, job.attempt)
+                if found is None:
+                    updates.append(JobUpdate(job.key, job.attempt, JobState.FAILED, None,
+                                             "lost: its start was never confirmed", started=False))
+                    continue
+                handle = {**handle, **found}
             if self.ops.supervised and handle.get("supervisor"):
                 known = self._check_supervised(job)
                 if isinstance(known, JobUpdate):
@@ -340,7 +406,9 @@ class LocalJobType(JobType):
 
     def _cancel_directly(self, active: Sequence[ActiveJob]) -> None:
         for job in active:
-            pid, start, tag = int(job.handle["pid"]), job.handle.get("start"), job.handle.get("tag")
+            handle = job.handle if job.handle.get("pid") is not None else \
+                {**job.handle, **(self._found(job.job_dir, job.attempt) or {"pid": 0})}
+            pid, start, tag = int(handle["pid"]), handle.get("start"), handle.get("tag")
             # pid and start time name the main process; what carries the job's tag is the job's whatever its pid
             if self.ops.kill_job(pid, start, tag, signal.SIGTERM) and self.kill_grace >= 0:
                 self.ops.kill_job_later(pid, start, tag, self.kill_grace)

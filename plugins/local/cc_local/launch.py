@@ -1,9 +1,13 @@
 """What to execute for a job: the command line and process options, per platform, as pure functions.
 
-On POSIX every job runs under ``/bin/sh`` with a two-line prologue: it writes its pid to a file and, through an
-EXIT trap, its exit code over the blanks of another (:mod:`cc_local.exit_file`), so a job that ends while nobody
-watches, even on a full disk, still leaves its exit code. On
-Windows the same is done by a tiny ``cmd.exe`` wrapper, and the process gets its own process group.
+Under a run's supervisor (Linux, :mod:`cc_local.supervisor`) a job runs as itself: the supervisor is its parent,
+writes its pid file and, when it ends, its exit code over the blanks of the exit-code file
+(:mod:`cc_local.exit_file`); a command that needs no shell (no quotes, variables, redirections, globs, builtins:
+:func:`direct_words`) is executed directly, as make does, any other under ``/bin/sh -c``. Without a supervisor (other
+POSIX systems, or when none can be started) every job runs under ``/bin/sh`` with a two-line prologue that does the
+same itself: it writes its pid to a file and, through an EXIT trap, its exit code, so a job that ends while nobody
+watches, even on a full disk, still leaves its exit code. On Windows the same is done by a tiny ``cmd.exe`` wrapper,
+and the process gets its own process group.
 """
 
 from __future__ import annotations
@@ -109,8 +113,36 @@ def _environment() -> dict[str, str]:
     return dict(snapshot[1])
 
 
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,+=@%- \t")
+# words the shell itself gives meaning to when they come first: reserved words and builtins (some have no program)
+_SHELL_WORDS = frozenset(
+    "! { } case do done elif else esac fi for if in then until while . : alias bg break cd command continue eval "
+    "exec exit export false fc fg getopts hash jobs kill local read readonly return set shift source test times "
+    "trap type ulimit umask unalias unset wait".split())
+
+
+def direct_words(command: str) -> Optional[list[str]]:
+    """The words of a command that means the same executed directly as under ``sh -c`` (only plain characters, a
+    first word that is a program and no variable assignment), else ``None``."""
+    if not command.strip() or not _PLAIN.issuperset(command):
+        return None
+    words = command.split()
+    if words[0] in _SHELL_WORDS or "=" in words[0]:
+        return None
+    return words
+
+
+def supervised_argv(launch: Launch) -> list[str]:
+    """The command line a run's supervisor executes: the job's own, without the wrapper; a command that needs no
+    shell is split into its words."""
+    command = launch.job.command
+    if command:
+        return direct_words(command) or ["/bin/sh", "-c", command]
+    return job_argv(launch)
+
+
 def plan_process(launch: Launch, base_env: Optional[Mapping[str, str]] = None,
-                 platform: str = sys.platform) -> ProcessPlan:
+                 platform: str = sys.platform, supervised: bool = False) -> ProcessPlan:
     job = launch.job
     pid_file, exit_file = attempt_files(launch.job_dir, launch.attempt)
     env = _environment() if base_env is None else dict(base_env)
@@ -129,6 +161,8 @@ def plan_process(launch: Launch, base_env: Optional[Mapping[str, str]] = None,
         return ProcessPlan(["cmd.exe", "/d", "/s", "/c", wrapped_body(inner)], cwd, env, str(pid_file),
                            str(exit_file), new_session=False, creation_flags=_WINDOWS_FLAGS,
                            command_line=wrapped_line(inner))
+    if supervised:  # the supervisor writes the pid and exit-code files itself
+        return ProcessPlan(supervised_argv(launch), cwd, env, str(pid_file), str(exit_file))
     # The exit code goes over the blanks of the file prepared at launch, in place (cc_local.exit_file).
     prologue = "echo $$ >\"$CC_PID_FILE\"; trap '" + SHELL_WRITE + "' EXIT\n"
     if job.command:

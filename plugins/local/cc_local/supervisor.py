@@ -17,11 +17,15 @@ Protocol: JSON lines over the Unix socket ``<run folder>/.cc-supervisor/socket``
 an ``op``; its answer carries the same ``id``. Events (``{"event": "ended", ...}``) go to every connected client.
 
 ``{"op": "spawn", "key", "attempt", "argv", "cwd", "env", "log", "pid_file", "exit_file", "keep_orphans",
-"grace"}`` → ``{"ok": true, "pid", "start", "tag"}`` or ``{"ok": false, "error", "missing"}``
+"grace", "command", "tag", "job_dir"}`` → ``{"ok": true, "pid", "start", "tag"}`` or ``{"ok": false, "error", "missing"}``
+(``tag``, optional, is the job's ``CC_JOB_TAG``; the supervisor makes one when it is missing; ``command``, when the
+argv is a command's words, is what the shell runs if they cannot be executed directly)
 ``{"op": "kill", "jobs": [{"key", "attempt", "pid", "start", "tag"}], "grace"}`` → ``{"ok": true, "signalled":
 [[key, attempt], ...]}`` (jobs of a supervisor that died are found from these facts alone)
 ``{"op": "jobs"}`` → ``{"ok": true, "jobs": [{"key", "attempt", "pid", "start", "tag", "code", "killed"}]}``
 ``{"op": "hello"}`` → ``{"ok": true, "pid", "tracking"}``
+``{"op": "environment", "env"}`` → ``{"ok": true}``: the base of this connection's later ``spawn`` requests, whose
+``env`` holds only the variables that differ from it (and ``unset`` the names to leave out)
 """
 
 from __future__ import annotations
@@ -40,10 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from cc_local import spawn
 from cc_local.cgroup import JobCgroup, cgroup_base
-from cc_local.exit_file import prepare_exit_file, write_exit_code
+from cc_local.exit_file import make_folder, prepare_exit_file, write_exit_code
 from cc_local.job_processes import SIGKILL, TAG_VARIABLE, job_processes, live, send
-from cc_local.supervisor_socket import Connections, supervisor_folder
+from cc_local.supervisor_socket import Connection, Connections, supervisor_folder
 from cc_local.processes import boot_tick, process_start_time, start_time_between
 
 IDLE_EXIT = 2.0            # seconds with no job, no kill under way and nobody connected
@@ -64,7 +69,7 @@ class SupervisedJob:
     cgroup: Optional[JobCgroup] = None
     process: Optional["subprocess.Popen[bytes]"] = None
     code: Optional[int] = None
-    written: bool = True
+    written: bool = False
     killed: bool = False
 
     def facts(self) -> dict[str, Any]:
@@ -91,7 +96,10 @@ class Supervisor:
         self.cgroups = cgroup_base()
         self.idle_since = time.monotonic()
         self.next_write = 0.0
+        self.unfinished = 0        # jobs that run, or ended with their exit code not written yet
+        self.unwritten: list[SupervisedJob] = []   # jobs whose exit code could not be written yet (full disk)
         self.null = os.open(os.devnull, os.O_RDWR)
+        self.origin = os.getcwd()
 
     @property
     def tracking(self) -> str:
@@ -147,17 +155,20 @@ class Supervisor:
         return wait
 
     def _may_end(self) -> bool:
-        busy = self.clients or self.final_kills or any(j.code is None or not j.written for j in self.jobs.values())
+        busy = self.clients or self.final_kills or self.unfinished
         now = time.monotonic()
         if busy:
             self.idle_since = now
             return False
         return now - self.idle_since >= IDLE_EXIT
 
-    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, request: dict[str, Any], client: Connection) -> dict[str, Any]:
         op = request.get("op")
         if op == "spawn":
-            return self._spawn(request)
+            return self._spawn(request, client.environment)
+        if op == "environment":
+            client.environment = {str(k): str(v) for k, v in request["env"].items()}
+            return {"ok": True}
         if op == "kill":
             return self._kill(request)
         if op == "jobs":
@@ -167,44 +178,73 @@ class Supervisor:
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     # ------------------------------------------------------------------------------------------------- jobs
-    def _spawn(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _spawn(self, request: dict[str, Any], environment: dict[str, str]) -> dict[str, Any]:
         key, attempt = str(request["key"]), int(request["attempt"])
         known = self.by_key.get((key, attempt))
         if known is not None:  # asked again (the asker lost the answer): the same job, never a second one
             return {"ok": True, "again": True, **known.facts()}
-        tag = secrets.token_hex(8)
-        env = {str(k): str(v) for k, v in request["env"].items()}
+        tag = str(request.get("tag") or secrets.token_hex(8))
+        env = dict(environment)
+        env.update((str(k), str(v)) for k, v in request["env"].items())
+        for name in request.get("unset", ()):
+            env.pop(name, None)
         env[TAG_VARIABLE] = tag
-        exit_file = str(request["exit_file"])
+        exit_file = self._path(request["exit_file"])
         try:
+            if request.get("job_dir"):
+                make_folder(self._path(request["job_dir"]))
             prepare_exit_file(exit_file)
-            log = os.open(request["log"], _LOG_FLAGS, 0o666)
+            log = os.open(self._path(request["log"]), _LOG_FLAGS, 0o666)
         except OSError as exc:
             return {"ok": False, "error": f"cannot write {exc.filename}: {exc.strerror}"}
         cgroup = JobCgroup(self.cgroups, tag) if self.cgroups else None
         if cgroup is not None and not cgroup.create():
             cgroup = None
-        cwd = str(request["cwd"])
+        cwd = self._path(request["cwd"])
         before = boot_tick()
+        argv = request["argv"]
         try:
-            process = subprocess.Popen(request["argv"], cwd=cwd, env=env, stdin=self.null, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-                                       preexec_fn=cgroup.join if cgroup is not None else None)
+            try:
+                pid, process = self._start(argv, cwd, env, log, cgroup)
+            except OSError:
+                if argv[0] == "/bin/sh" or not os.path.isdir(cwd):
+                    raise
+                # a program that is missing, not executable or has a missing interpreter: the shell tries it and
+                # says why in the job's log, with its exit code (127, 126), as jobs have always failed
+                argv = ["/bin/sh", "-c", str(request["command"])] if request.get("command") else \
+                    ["/bin/sh", "-c", 'exec "$@"', "sh", *argv]
+                pid, process = self._start(argv, cwd, env, log, cgroup)
         except FileNotFoundError as exc:
-            missing = cwd if not os.path.isdir(cwd) else (exc.filename or request["argv"][0])
+            missing = cwd if not os.path.isdir(cwd) else (exc.filename or argv[0])
             return {"ok": False, "error": "not found", "missing": str(missing),
                     "what": "working directory" if missing == cwd else "program"}
         except (OSError, subprocess.SubprocessError) as exc:
             return {"ok": False, "error": f"cannot start: {getattr(exc, 'strerror', None) or exc}"}
         finally:
             os.close(log)
-        start = start_time_between(process.pid, before, boot_tick())
-        job = SupervisedJob(key, attempt, process.pid, start, tag, exit_file, bool(request.get("keep_orphans")),
+        start = start_time_between(pid, before, boot_tick())
+        job = SupervisedJob(key, attempt, pid, start, tag, exit_file, bool(request.get("keep_orphans")),
                             float(request.get("grace", 3.0)), cgroup, process)
-        self.jobs[process.pid] = job
+        self.jobs[pid] = job
         self.by_key[(key, attempt)] = job
-        _write_pid(str(request.get("pid_file") or ""), process.pid)
-        return {"ok": True, "pid": process.pid, "start": start, "tag": tag}
+        self.unfinished += 1
+        _write_pid(self._path(request["pid_file"]) if request.get("pid_file") else "", pid)
+        return {"ok": True, "pid": pid, "start": start, "tag": tag}
+
+    def _path(self, path: Any) -> str:
+        """A path of a request, relative ones taken from where the supervisor started (it changes its working
+        directory to start each job)."""
+        return os.path.join(self.origin, str(path))
+
+    def _start(self, argv: list[str], cwd: str, env: dict[str, str], log: int,
+               cgroup: Optional[JobCgroup]) -> "tuple[int, Optional[subprocess.Popen[bytes]]]":
+        if cgroup is None and spawn.USABLE:
+            return spawn.spawn(argv, cwd, env, self.null, log), None
+        # joining the job's cgroup has to happen in the child, before exec: only Popen's preexec_fn does that
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=self.null, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True, close_fds=True,
+                                   preexec_fn=cgroup.join if cgroup is not None else None)
+        return process.pid, process
 
     def _kill(self, request: dict[str, Any]) -> dict[str, Any]:
         grace = float(request.get("grace", 3.0))
@@ -266,7 +306,6 @@ class Supervisor:
             if job.process is not None:
                 job.process.returncode = job.code
                 job.process = None
-            job.written = False
             self._write_exit(job)
             self.clients.broadcast({"event": "ended", **job.facts()})
             if not job.keep_orphans and (job.cgroup is not None or self._orphans()) and \
@@ -291,16 +330,22 @@ class Supervisor:
         self._final_kill(job.pid, job.tag, job.cgroup, job.grace)
 
     def _write_exit(self, job: SupervisedJob) -> None:
-        if job.code is not None and not job.written:
-            job.written = write_exit_code(job.exit_file, job.code) or not os.path.isdir(
-                os.path.dirname(job.exit_file) or ".")
+        """Write the exit code of a job that ended (again, when an earlier try failed)."""
+        if job.code is None or job.written:
+            return
+        if write_exit_code(job.exit_file, job.code) or not os.path.isdir(os.path.dirname(job.exit_file) or "."):
+            job.written = True
+            self.unfinished -= 1
+        else:
+            self.unwritten.append(job)
 
     def _write_exit_files(self) -> None:
         now = time.monotonic()
-        if now < self.next_write:
+        if now < self.next_write or not self.unwritten:
             return
         self.next_write = now + 1.0
-        for job in self.jobs.values():
+        pending, self.unwritten = self.unwritten, []
+        for job in pending:
             self._write_exit(job)
 
 
@@ -335,7 +380,8 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: python -m cc_local.supervisor RUN_FOLDER\n")
         return 2
     try:
-        return Supervisor(Path(argv[0])).serve()
+        # absolute: the supervisor changes its working directory to each job's to start it (cc_local.spawn)
+        return Supervisor(Path(os.path.abspath(argv[0]))).serve()
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             sys.stderr.write(f"cc supervisor: the disk is full ({exc})\n")

@@ -17,6 +17,10 @@ from typing import Any, Callable, Optional
 from cc_local.supervisor_socket import socket_address, supervisor_folder
 
 EventCallback = Callable[[dict[str, Any]], None]
+AnswerCallback = Callable[[dict[str, Any]], None]
+LOST = {"ok": False, "lost": True}
+"""The answer a request sent with :meth:`SupervisorClient.send` gets when the supervisor went away before answering
+(with an ``error`` saying so): it may or may not have been carried out."""
 START_TIMEOUT = 10.0
 
 
@@ -31,9 +35,12 @@ class SupervisorClient:
         self._sock: Optional[socket.socket] = None
         self._lock = threading.Lock()            # one request on the wire at a time
         self._answers: dict[int, dict[str, Any]] = {}
+        self._callbacks: dict[int, AnswerCallback] = {}   # requests sent with send(), by id
         self._answered = threading.Condition()
         self._ids = itertools.count(1)
         self._started: Optional["subprocess.Popen[bytes]"] = None
+        self.environment: dict[str, str] = {}
+        """The environment this connection told the supervisor (the base of every request's ``env``)."""
 
     # ------------------------------------------------------------------------------------------------- connection
     def connect(self, start: bool = True) -> bool:
@@ -52,9 +59,24 @@ class SupervisorClient:
                                      f"{self.folder / 'supervisor.log'})")
         if sock is None:
             return False
+        # Every start carries only how its environment differs from this one (environments are large).
+        environment = dict(os.environ)
+        try:
+            sock.sendall(json.dumps({"op": "environment", "env": environment, "id": 0}).encode() + b"\n")
+        except OSError:
+            sock.close()
+            return False
+        self.environment = environment
         self._sock = sock
         threading.Thread(target=self._read, args=(sock,), name="cc-local-supervisor", daemon=True).start()
         return True
+
+    def environment_changes(self, env: dict[str, str]) -> dict[str, Any]:
+        """What a request carries for ``env``: the variables that differ from the connection's environment
+        (``env``) and the names it lacks (``unset``)."""
+        base = self.environment
+        return {"env": {k: v for k, v in env.items() if base.get(k) != v},
+                "unset": [k for k in base if k not in env]}
 
     def _try_connect(self) -> Optional[socket.socket]:
         if not (self.folder / "socket").exists():
@@ -125,6 +147,26 @@ class SupervisorClient:
                 self._answered.wait(min(left, 0.2))
             return self._answers.pop(ident)
 
+    def send(self, message: dict[str, Any], on_answer: AnswerCallback) -> None:
+        """Send one request without waiting for its answer: ``on_answer`` gets it, on the connection's reader thread
+        (or :data:`LOST` when the supervisor goes away first), and must return quickly. Requests are carried out in
+        the order they were sent. Raises :class:`SupervisorGone` when the request cannot be sent at all."""
+        with self._lock:
+            if self._sock is None:
+                self.connect()
+            sock = self._sock
+            assert sock is not None
+            ident = next(self._ids)
+            with self._answered:
+                self._callbacks[ident] = on_answer
+            try:
+                sock.sendall(json.dumps({**message, "id": ident}).encode() + b"\n")
+            except OSError as exc:
+                with self._answered:
+                    self._callbacks.pop(ident, None)
+                self._lost(sock)
+                raise SupervisorGone(f"the supervisor of {self.folder.parent} went away ({exc})") from None
+
     def _read(self, sock: socket.socket) -> None:
         buffer = b""
         while True:
@@ -136,25 +178,36 @@ class SupervisorClient:
                 self._lost(sock)
                 return
             buffer += data
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
+            if b"\n" not in data:
+                continue
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
                 try:
                     message = json.loads(line)
                 except ValueError:
                     continue
                 if "event" in message:
                     self.on_event(message)
-                elif message.get("id") is not None:
+                elif message.get("id"):
+                    ident = int(message["id"])
                     with self._answered:
-                        self._answers[int(message["id"])] = message
-                        self._answered.notify_all()
+                        callback = self._callbacks.pop(ident, None)
+                        if callback is None:
+                            self._answers[ident] = message
+                            self._answered.notify_all()
+                    if callback is not None:
+                        callback(message)
 
     def _lost(self, sock: socket.socket) -> None:
         with self._answered:
+            orphaned: list[AnswerCallback] = []
             if self._sock is sock:
                 self._sock = None
+                orphaned, self._callbacks = list(self._callbacks.values()), {}
             self._answered.notify_all()
         try:
             sock.close()
         except OSError:
             pass
+        for callback in orphaned:
+            callback({**LOST, "error": f"the supervisor of {self.folder.parent} went away"})

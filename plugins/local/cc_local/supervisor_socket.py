@@ -10,12 +10,12 @@ import json
 import os
 import selectors
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 FOLDER = ".cc-supervisor"
-Answer = Callable[[dict[str, Any]], dict[str, Any]]
+Answer = Callable[[dict[str, Any], "Connection"], dict[str, Any]]
 
 
 def supervisor_folder(run_folder: Path) -> Path:
@@ -34,9 +34,11 @@ def socket_address(folder: Path) -> tuple[str, Optional[int]]:
 
 
 @dataclass
-class _Connection:
+class Connection:
     sock: socket.socket
     buffer: bytes = b""
+    environment: dict[str, str] = field(default_factory=dict)
+    """What the client said its environment is (``{"op": "environment"}``): the base of its requests' ``env``."""
 
 
 class Connections:
@@ -46,7 +48,7 @@ class Connections:
         self.folder = folder
         self.selector = selector
         self.answer = answer
-        self.clients: dict[int, _Connection] = {}
+        self.clients: dict[int, Connection] = {}
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 
     def listen(self) -> None:
@@ -79,7 +81,7 @@ class Connections:
         except OSError:
             return
         sock.settimeout(5.0)
-        self.clients[sock.fileno()] = _Connection(sock)
+        self.clients[sock.fileno()] = Connection(sock)
         self.selector.register(sock, selectors.EVENT_READ, self)
 
     def _drop(self, fd: int) -> None:
@@ -100,12 +102,14 @@ class Connections:
             self._drop(fd)
             return
         client.buffer += data
-        while b"\n" in client.buffer:
-            line, client.buffer = client.buffer.split(b"\n", 1)
+        if b"\n" not in data:
+            return
+        *lines, client.buffer = client.buffer.split(b"\n")
+        for line in lines:
             request: Any = {}
             try:
                 request = json.loads(line)
-                answer = self.answer(request)
+                answer = self.answer(request, client)
             except Exception as exc:  # noqa: BLE001 - a bad request is answered, never the supervisor's end
                 answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             answer["id"] = request.get("id") if isinstance(request, dict) else None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cc_core.plugins.jobtype import Launch
 from cc_core.workflow.model import JobSpec
-from cc_local.launch import job_argv, plan_process
+from cc_local.launch import direct_words, job_argv, plan_process
 
 
 def launch(tmp_path: Path, **fields: object) -> Launch:
@@ -57,3 +57,21 @@ def test_windows_command_and_scripts(tmp_path: Path) -> None:
 def test_relative_workdir_is_under_the_workflow_folder(tmp_path: Path) -> None:
     plan = plan_process(launch(tmp_path, command="true", workdir="data"), base_env={}, platform=sys.platform)
     assert plan.cwd == str(tmp_path / "wf" / "data")
+
+
+def test_under_a_supervisor_a_plain_command_is_executed_directly(tmp_path: Path) -> None:
+    plain = plan_process(launch(tmp_path, command="make -j2 all"), base_env={}, platform="linux", supervised=True)
+    assert plain.argv == ["make", "-j2", "all"]
+    script = plan_process(launch(tmp_path, script="a.sh", args=["x y"]), base_env={}, platform="linux",
+                          supervised=True)
+    assert script.argv == ["bash", str(tmp_path / "wf" / "a.sh"), "x y"]  # no wrapper: the supervisor writes the files
+
+
+def test_a_command_that_needs_a_shell_gets_one() -> None:
+    assert direct_words("true") == ["true"]
+    assert direct_words("python3 -m pip install a==1.0 ./x.whl") == ["python3", "-m", "pip", "install", "a==1.0",
+                                                                     "./x.whl"]
+    for command in ["echo $HOME", "a | b", "a > out", "a; b", "a && b", "ls *.txt", "echo 'a b'", 'echo "a"',
+                    "cd /tmp", "exit 3", "FOO=1 env", "echo ~", "a\nb", "export A=1", "", "   ", "(a)", "a &",
+                    "echo `date`", "set -e", "test -f x", "[ -f x ]", ". ./env.sh", "if true"]:
+        assert direct_words(command) is None, command

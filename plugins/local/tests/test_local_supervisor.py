@@ -43,3 +43,38 @@ def test_a_long_run_folder_a_bad_request_and_the_end(tmp_path: Path) -> None:
 
     client.close()
     wait_for(lambda: not runs(int(hello["pid"])), timeout=15, what="the supervisor to end when nobody needs it")
+
+
+def test_jobs_started_by_the_supervisor_leave_their_pid_and_exit_code(tmp_path: Path) -> None:
+    """The supervisor starts a job as itself (no shell around it), in its own session and folder, and writes its pid
+    and exit code; a command executed directly whose program is missing fails as under a shell (127)."""
+    run_folder = tmp_path / "runs" / "1"
+    work = run_folder / "job"
+    work.mkdir(parents=True)
+    events: list[dict] = []
+    client = SupervisorClient(run_folder, events.append)
+    assert client.connect()
+
+    def spawn(key: str, argv: list[str], command: str | None = None) -> dict:
+        return client.request({"op": "spawn", "key": key, "attempt": 1, "argv": argv, "cwd": str(work),
+                               "env": {"PATH": os.environ["PATH"], "GREETING": "hi"}, "log": str(work / f"{key}.log"),
+                               "pid_file": str(work / f"{key}.pid"), "exit_file": str(work / f"{key}.exit"),
+                               "command": command})
+
+    script = 'echo "$GREETING from $(pwd)"; ps -o sid= -p $$; exit 3'
+    started = spawn("a", ["/bin/sh", "-c", script])
+    missing = spawn("b", ["no-such-program-anywhere", "x"], command="no-such-program-anywhere x")
+    assert started["ok"] and missing["ok"]
+    wait_for(lambda: len(events) == 2, timeout=15, what="both jobs to end")
+    codes = {e["key"]: e["code"] for e in events}
+    assert codes == {"a": 3, "b": 127}
+    assert (work / "a.pid").read_text().strip() == str(started["pid"])
+    assert (work / "a.exit").read_text().strip() == "3" and (work / "b.exit").read_text().strip() == "127"
+    greeting, session = (work / "a.log").read_text().split("\n")[:2]
+    assert greeting == f"hi from {work}"
+    assert int(session) == started["pid"]  # the leader of a session of its own
+    assert "not found" in (work / "b.log").read_text()
+    gone = client.request({"op": "spawn", "key": "d", "attempt": 1, "argv": ["true"], "cwd": str(tmp_path / "nope"),
+                           "env": {}, "log": str(work / "d.log"), "pid_file": "", "exit_file": str(work / "d.exit")})
+    assert gone["ok"] is False and gone["what"] == "working directory" and gone["missing"] == str(tmp_path / "nope")
+    client.close()
