@@ -247,13 +247,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--only", help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
     parser.add_argument("--markdown", type=Path, help="also write the results as Markdown to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--work", type=Path, default=Path("/var/tmp") if os.path.isdir("/var/tmp") else None,
+    parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "cc-bench",
                         help="where the temporary folder (CC_HOME, workflows, test servers) is made (default: "
-                             "/var/tmp: on some machines /tmp creates files 30-50x slower than the same disk "
-                             "elsewhere, and cc makes a folder and files per job where the references make none)")
+                             "~/.cache/cc-bench, on the file system of the default CC_HOME ~/.cc: how long "
+                             "creating a file takes can differ 50-fold between folders of one disk, and cc makes a "
+                             "folder and files per job where the references make none)")
     args = parser.parse_args(argv)
     chosen = {k.strip().upper() for k in args.only.split(",")} if args.only else set(SECTIONS)
     started = time.perf_counter()
+    args.work.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="cc-bench-", dir=args.work))
     sections: list[tuple[str, Table, list[str]]] = []
     try:

@@ -168,6 +168,11 @@ class JobType(ABC):
         """Called once before the first submit. A job type that learns of changes by itself calls ``sink`` (from
         any thread) with a :class:`JobUpdate` for each."""
 
+    def begin(self, run_folder: Path) -> None:
+        """Called on the engine's thread as a run that has jobs of this type begins (or is resumed), before its
+        first submit: a job type may start per-run work in the background here (the ``local`` one starts the run's
+        supervisor, so that it is ready by the first submit). It must not block. The default does nothing."""
+
     def stop(self) -> None:
         """Called once when the run ends or the engine detaches. Close connections; never end running jobs."""
 

@@ -229,6 +229,10 @@ class Engine:
         self.run.runner_host = socket.gethostname()
         self._run_dirty = True
         self._events.append(RunStarted(self.run.id, now, self.run.workflow))
+        for kind in {j.record.kind for j in self.jobs.values() if not j.state.is_final}:
+            job_type = self.job_types.get(kind)
+            if job_type is not None:
+                self._call_quietly(lambda jt=job_type: jt.begin(self.run_dir))
         self._restore()
         self._tick(time.monotonic())
         while not self._finished():

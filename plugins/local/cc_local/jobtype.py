@@ -68,6 +68,21 @@ class LocalJobType(JobType):
         self._sink = sink
         self._watcher = self.ops.exit_watcher()
 
+    def begin(self, run_folder: Path) -> None:
+        """The run's supervisor starts now, in the background, while the engine prepares the first submit."""
+        if not self.ops.supervised:
+            return
+        with self._lock:
+            if run_folder in self._unsupervised:
+                return
+            client = self._clients.get(run_folder)
+            if client is None:
+                client = self._clients[run_folder] = SupervisorClient(run_folder, self._supervisor_event)
+        try:
+            client.start_early()
+        except OSError as exc:
+            log.warning("the supervisor of %s could not be started: %s", run_folder, exc)
+
     def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.close()

@@ -86,8 +86,11 @@ class _FinalKill:
 
 
 class Supervisor:
-    def __init__(self, run_folder: Path) -> None:
+    def __init__(self, run_folder: Path, ready: Optional[int] = None) -> None:
         self.folder = supervisor_folder(run_folder)
+        self.ready = ready
+        """A pipe to write a line to once the socket listens (``--ready FD``: the process that started us waits
+        on it); closed then, or when we end without serving."""
         self.jobs: dict[int, SupervisedJob] = {}          # by pid of the main process
         self.by_key: dict[tuple[str, int], SupervisedJob] = {}
         self.final_kills: list[_FinalKill] = []
@@ -123,6 +126,7 @@ class Supervisor:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         self.clients.listen()
         self._write_info()
+        self._tell_ready()
         self.selector.register(wake_r, selectors.EVENT_READ, "wake")
         while True:
             self._reap()
@@ -140,6 +144,17 @@ class Supervisor:
                     self.clients.ready(key)
         self.clients.close()
         return 0
+
+    def _tell_ready(self) -> None:
+        ready, self.ready = self.ready, None
+        if ready is None:
+            return
+        try:
+            os.write(ready, b"listening\n")
+        except OSError:
+            pass
+        finally:
+            os.close(ready)
 
     def _write_info(self) -> None:
         try:
@@ -376,12 +391,16 @@ def _become_subreaper() -> bool:
 
 
 def main(argv: list[str]) -> int:
+    ready: Optional[int] = None
+    if len(argv) == 3 and argv[1] == "--ready" and argv[2].isdigit():
+        argv, ready = argv[:1], int(argv[2])
+        os.set_inheritable(ready, False)   # never handed on to a job
     if len(argv) != 1:
-        sys.stderr.write("usage: python -m cc_local.supervisor RUN_FOLDER\n")
+        sys.stderr.write("usage: python -m cc_local.supervisor RUN_FOLDER [--ready FD]\n")
         return 2
     try:
         # absolute: the supervisor changes its working directory to each job's to start it (cc_local.spawn)
-        return Supervisor(Path(os.path.abspath(argv[0]))).serve()
+        return Supervisor(Path(os.path.abspath(argv[0])), ready).serve()
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             sys.stderr.write(f"cc supervisor: the disk is full ({exc})\n")

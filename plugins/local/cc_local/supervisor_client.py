@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -39,6 +40,7 @@ class SupervisorClient:
         self._answered = threading.Condition()
         self._ids = itertools.count(1)
         self._started: Optional["subprocess.Popen[bytes]"] = None
+        self._ready: Optional[int] = None        # the read end of the pipe a starting supervisor writes to
         self.environment: dict[str, str] = {}
         """The environment this connection told the supervisor (the base of every request's ``env``)."""
 
@@ -49,10 +51,11 @@ class SupervisorClient:
             return True
         sock = self._try_connect()
         if sock is None and start:
-            self._start()
+            if not self._starting():
+                self._start()
             deadline = time.monotonic() + START_TIMEOUT
             while sock is None and time.monotonic() < deadline:
-                time.sleep(0.01)
+                self._wait_ready(min(0.5, max(0.0, deadline - time.monotonic())))
                 sock = self._try_connect()
             if sock is None:
                 raise SupervisorGone(f"the supervisor of {self.folder.parent} did not start (see "
@@ -97,17 +100,50 @@ class SupervisorClient:
             if fd is not None:
                 os.close(fd)
 
+    def start_early(self) -> None:
+        """Start the supervisor in the background when none serves the folder yet, without waiting for it: the
+        next :meth:`connect` finds it ready sooner."""
+        if self._sock is None and not self._starting() and not (self.folder / "socket").exists():
+            self._start()
+
+    def _starting(self) -> bool:
+        """Whether a supervisor this client started is still there (starting, or serving)."""
+        return self._started is not None and self._started.poll() is None
+
     def _start(self) -> None:
         if self._started is not None:
             self._started.poll()  # reap an earlier one that ended
+        self._close_ready()
         self.folder.mkdir(parents=True, exist_ok=True)
         log = os.open(self.folder / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        ready, told = os.pipe()   # it writes a line there once it listens (or closes it as it ends)
         try:
-            self._started = subprocess.Popen([sys.executable, "-m", "cc_local.supervisor", str(self.folder.parent)],
-                                             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            self._started = subprocess.Popen([sys.executable, "-m", "cc_local.supervisor", str(self.folder.parent),
+                                              "--ready", str(told)],
+                                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(told,),
                                              start_new_session=True, close_fds=True)
+            self._ready = ready
+        except BaseException:
+            os.close(ready)
+            raise
         finally:
             os.close(log)
+            os.close(told)
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Wait until the supervisor this client started says it listens (or ended), at most ``timeout`` s;
+        without such a supervisor, a short sleep between two looks at the socket."""
+        if self._ready is None:
+            time.sleep(min(timeout, 0.01))
+            return
+        readable, _, _ = select.select([self._ready], [], [], timeout)
+        if readable:
+            self._close_ready()
+
+    def _close_ready(self) -> None:
+        ready, self._ready = self._ready, None
+        if ready is not None:
+            os.close(ready)
 
     def close(self) -> None:
         sock, self._sock = self._sock, None
