@@ -23,7 +23,7 @@ from cc_core.states import JobState
 from cc_local.launch import ProcessPlan, attempt_files, describe, executable_problems, plan_process, python_for
 from cc_local.process_ops import TAG_VARIABLE, ExitWatching, ProcessOps, current
 from cc_local.pid_file import discard_pid_file, fill_pid_file, open_pid_file
-from cc_local.exit_file import make_folder, prepare_exit_file, read_exit_file
+from cc_local.exit_file import make_folder, prepare_exit_file, read_exit_file, read_pid_line
 from cc_local.supervisor_client import SupervisorClient, SupervisorGone
 
 log = logging.getLogger(__name__)
@@ -193,13 +193,14 @@ class LocalJobType(JobType):
 
     def _submit_supervised(self, client: SupervisorClient, launch: Launch, plan: ProcessPlan) -> Handle:
         """Hand the start to the run's supervisor and return at once with a pending handle: the supervisor writes
-        the pid file before it answers (from then on `find` knows the attempt started), and the answer arrives as
+        the pid into the exit-code file before it answers (from then on `find` knows the attempt started), and the
+        answer arrives as
         a ``running`` update with the full handle, or a failure to start (:meth:`_spawned`)."""
         key, attempt = launch.key, launch.attempt
         tag = secrets.token_hex(8)
         absolute = os.path.abspath  # the supervisor may have started elsewhere
         request = {"op": "spawn", "key": key, "attempt": attempt, "argv": plan.argv, "cwd": absolute(plan.cwd),
-                   **client.environment_changes(plan.env), "log": absolute(launch.log_path), "pid_file": absolute(plan.pid_file),
+                   **client.environment_changes(plan.env), "log": absolute(launch.log_path),
                    "exit_file": absolute(plan.exit_file), "keep_orphans": launch.job.keep_orphans,
                    "command": launch.job.command if plan.argv[0] != "/bin/sh" else None,
                    "grace": max(0.0, self.kill_grace), "tag": tag, "job_dir": absolute(launch.job_dir)}
@@ -344,7 +345,15 @@ class LocalJobType(JobType):
             pid = int(pid_file.read_text(encoding="utf-8").strip())
             written = pid_file.stat().st_mtime
         except (OSError, ValueError):
-            return None
+            # started by the run's supervisor: the pid is in the exit-code file (cc_local.exit_file)
+            supervised = read_pid_line(exit_file)
+            if supervised is None:
+                return None
+            pid = supervised
+            try:
+                written = exit_file.stat().st_mtime
+            except OSError:
+                return None
         # a process that started after its pid file was written got that pid later: it is not this job's
         start = self.ops.start_time_if_started_by(pid, written)
         return {"pid": pid, "start": start, "pid_file": str(pid_file),

@@ -19,14 +19,27 @@ _DEFAULT_SIGNALS = tuple(s for s in (getattr(signal, "SIGPIPE", None), getattr(s
                                      getattr(signal, "SIGINT", None), getattr(signal, "SIGHUP", None)) if s)
 
 
+_FOUND: dict[tuple[str, str, str], str] = {}   # (program, PATH, cwd) -> where it was found
+
+
 def program_path(program: str, env: Mapping[str, str], cwd: str) -> str:
     """Where ``program`` is: itself when it names a path (relative to ``cwd``), else the first executable file of
-    that name on the job's ``PATH``, as ``execvpe`` looks. Raises ``FileNotFoundError`` when there is none."""
+    that name on the job's ``PATH``, as ``execvpe`` looks. Raises ``FileNotFoundError`` when there is none.
+
+    A program found before is looked for again only when it is no longer there (one check instead of one per
+    folder of ``PATH``)."""
     if "/" in program:
         return os.path.join(cwd, program)
+    key = (program, env.get("PATH", ""), cwd)
+    known = _FOUND.get(key)
+    if known is not None and os.access(known, os.X_OK):
+        return known
     for folder in os.get_exec_path(dict(env)):
         candidate = os.path.join(cwd, folder, program)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            if len(_FOUND) > 4096:
+                _FOUND.clear()
+            _FOUND[key] = candidate
             return candidate
     raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
 

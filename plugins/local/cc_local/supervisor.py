@@ -16,7 +16,7 @@ it ends by itself once none of its jobs runs, nothing is left to kill and nobody
 Protocol: JSON lines over the Unix socket ``<run folder>/.cc-supervisor/socket``. A request carries an ``id`` and
 an ``op``; its answer carries the same ``id``. Events (``{"event": "ended", ...}``) go to every connected client.
 
-``{"op": "spawn", "key", "attempt", "argv", "cwd", "env", "log", "pid_file", "exit_file", "keep_orphans",
+``{"op": "spawn", "key", "attempt", "argv", "cwd", "env", "unset", "log", "exit_file", "keep_orphans",
 "grace", "command", "tag", "job_dir"}`` → ``{"ok": true, "pid", "start", "tag"}`` or ``{"ok": false, "error", "missing"}``
 (``tag``, optional, is the job's ``CC_JOB_TAG``; the supervisor makes one when it is missing; ``command``, when the
 argv is a command's words, is what the shell runs if they cannot be executed directly)
@@ -46,7 +46,7 @@ from typing import Any, Optional
 
 from cc_local import spawn
 from cc_local.cgroup import JobCgroup, cgroup_base
-from cc_local.exit_file import make_folder, prepare_exit_file, write_exit_code
+from cc_local.exit_file import make_folder, open_exit_file, write_exit_code, write_exit_code_to, write_pid
 from cc_local.job_processes import SIGKILL, TAG_VARIABLE, job_processes, live, send
 from cc_local.supervisor_socket import Connection, Connections, supervisor_folder
 from cc_local.processes import boot_tick, process_start_time, start_time_between
@@ -71,6 +71,7 @@ class SupervisedJob:
     code: Optional[int] = None
     written: bool = False
     killed: bool = False
+    exit_fd: Optional[int] = None      # the exit-code file, open from before the start until the code is in it
 
     def facts(self) -> dict[str, Any]:
         return {"key": self.key, "attempt": self.attempt, "pid": self.pid, "start": self.start, "tag": self.tag,
@@ -99,6 +100,7 @@ class Supervisor:
         self.cgroups = cgroup_base()
         self.idle_since = time.monotonic()
         self.next_write = 0.0
+        self.running: set[int] = set()   # pids of jobs' main processes that have not ended
         self.unfinished = 0        # jobs that run, or ended with their exit code not written yet
         self.unwritten: list[SupervisedJob] = []   # jobs whose exit code could not be written yet (full disk)
         self.null = os.open(os.devnull, os.O_RDWR)
@@ -205,12 +207,15 @@ class Supervisor:
             env.pop(name, None)
         env[TAG_VARIABLE] = tag
         exit_file = self._path(request["exit_file"])
+        exit_fd: Optional[int] = None
         try:
             if request.get("job_dir"):
                 make_folder(self._path(request["job_dir"]))
-            prepare_exit_file(exit_file)
+            exit_fd = open_exit_file(exit_file)
             log = os.open(self._path(request["log"]), _LOG_FLAGS, 0o666)
         except OSError as exc:
+            if exit_fd is not None:
+                os.close(exit_fd)
             return {"ok": False, "error": f"cannot write {exc.filename}: {exc.strerror}"}
         cgroup = JobCgroup(self.cgroups, tag) if self.cgroups else None
         if cgroup is not None and not cgroup.create():
@@ -230,20 +235,25 @@ class Supervisor:
                     ["/bin/sh", "-c", 'exec "$@"', "sh", *argv]
                 pid, process = self._start(argv, cwd, env, log, cgroup)
         except FileNotFoundError as exc:
+            os.close(exit_fd)
             missing = cwd if not os.path.isdir(cwd) else (exc.filename or argv[0])
             return {"ok": False, "error": "not found", "missing": str(missing),
                     "what": "working directory" if missing == cwd else "program"}
         except (OSError, subprocess.SubprocessError) as exc:
+            os.close(exit_fd)
             return {"ok": False, "error": f"cannot start: {getattr(exc, 'strerror', None) or exc}"}
         finally:
             os.close(log)
+        # the pid goes into the exit-code file (its second line) before the answer: from then on `find` knows the
+        # attempt started, and no pid file needs to be made
+        write_pid(exit_fd, pid)
         start = start_time_between(pid, before, boot_tick())
         job = SupervisedJob(key, attempt, pid, start, tag, exit_file, bool(request.get("keep_orphans")),
-                            float(request.get("grace", 3.0)), cgroup, process)
+                            float(request.get("grace", 3.0)), cgroup, process, exit_fd=exit_fd)
         self.jobs[pid] = job
         self.by_key[(key, attempt)] = job
+        self.running.add(pid)
         self.unfinished += 1
-        _write_pid(self._path(request["pid_file"]) if request.get("pid_file") else "", pid)
         return {"ok": True, "pid": pid, "start": start, "tag": tag}
 
     def _path(self, path: Any) -> str:
@@ -318,6 +328,7 @@ class Supervisor:
             if job is None or job.code is not None:
                 continue  # a process a job left behind, re-parented here
             job.code = os.waitstatus_to_exitcode(status)
+            self.running.discard(pid)
             if job.process is not None:
                 job.process.returncode = job.code
                 job.process = None
@@ -338,7 +349,7 @@ class Supervisor:
                 children = {int(pid) for pid in handle.read().split()}
         except (OSError, ValueError):
             return True
-        return bool(children - {pid for pid, job in self.jobs.items() if job.code is None})
+        return bool(children - self.running)
 
     def _end_leftovers(self, job: SupervisedJob) -> None:
         send(job_processes(job.pid, job.tag, job.cgroup.pids() if job.cgroup else ()), signal.SIGTERM)
@@ -348,9 +359,14 @@ class Supervisor:
         """Write the exit code of a job that ended (again, when an earlier try failed)."""
         if job.code is None or job.written:
             return
-        if write_exit_code(job.exit_file, job.code) or not os.path.isdir(os.path.dirname(job.exit_file) or "."):
+        written = write_exit_code_to(job.exit_fd, job.code) if job.exit_fd is not None else \
+            write_exit_code(job.exit_file, job.code)
+        if written or not os.path.isdir(os.path.dirname(job.exit_file) or "."):
             job.written = True
             self.unfinished -= 1
+            if job.exit_fd is not None:
+                os.close(job.exit_fd)
+                job.exit_fd = None
         else:
             self.unwritten.append(job)
 
@@ -362,21 +378,6 @@ class Supervisor:
         pending, self.unwritten = self.unwritten, []
         for job in pending:
             self._write_exit(job)
-
-
-def _write_pid(path: str, pid: int) -> None:
-    if not path:
-        return
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
-    except OSError:
-        return
-    try:
-        os.pwrite(fd, b"%d\n" % pid, 0)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _become_subreaper() -> bool:

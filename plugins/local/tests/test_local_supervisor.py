@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 from cc_core.testing.polling import wait_for
+from cc_local.exit_file import read_exit_file, read_pid_line
 from cc_local.supervisor_client import SupervisorClient
 from cc_local.supervisor_socket import socket_address, supervisor_folder
 
@@ -58,7 +59,7 @@ def test_jobs_started_by_the_supervisor_leave_their_pid_and_exit_code(tmp_path: 
     def spawn(key: str, argv: list[str], command: str | None = None) -> dict:
         return client.request({"op": "spawn", "key": key, "attempt": 1, "argv": argv, "cwd": str(work),
                                "env": {"PATH": os.environ["PATH"], "GREETING": "hi"}, "log": str(work / f"{key}.log"),
-                               "pid_file": str(work / f"{key}.pid"), "exit_file": str(work / f"{key}.exit"),
+                               "exit_file": str(work / f"{key}.exit"),
                                "command": command})
 
     script = 'echo "$GREETING from $(pwd)"; ps -o sid= -p $$; exit 3'
@@ -68,13 +69,62 @@ def test_jobs_started_by_the_supervisor_leave_their_pid_and_exit_code(tmp_path: 
     wait_for(lambda: len(events) == 2, timeout=15, what="both jobs to end")
     codes = {e["key"]: e["code"] for e in events}
     assert codes == {"a": 3, "b": 127}
-    assert (work / "a.pid").read_text().strip() == str(started["pid"])
-    assert (work / "a.exit").read_text().strip() == "3" and (work / "b.exit").read_text().strip() == "127"
+    assert read_pid_line(work / "a.exit") == started["pid"] and not (work / "a.pid").exists()
+    assert read_exit_file(work / "a.exit") == 3 and read_exit_file(work / "b.exit") == 127
     greeting, session = (work / "a.log").read_text().split("\n")[:2]
     assert greeting == f"hi from {work}"
     assert int(session) == started["pid"]  # the leader of a session of its own
     assert "not found" in (work / "b.log").read_text()
     gone = client.request({"op": "spawn", "key": "d", "attempt": 1, "argv": ["true"], "cwd": str(tmp_path / "nope"),
-                           "env": {}, "log": str(work / "d.log"), "pid_file": "", "exit_file": str(work / "d.exit")})
+                           "env": {}, "log": str(work / "d.log"), "exit_file": str(work / "d.exit")})
     assert gone["ok"] is False and gone["what"] == "working directory" and gone["missing"] == str(tmp_path / "nope")
     client.close()
+
+
+def test_an_attempt_whose_runner_and_supervisor_died_is_found_from_its_exit_code_file(tmp_path: Path) -> None:
+    """The supervisor writes no pid file: the pid it puts into the exit-code file is what `find` reads once
+    neither the runner nor the supervisor is there, so a job that runs on is followed, never started twice."""
+    import json
+    import signal
+    import time
+
+    from cc_core.plugins.jobtype import JobTypeContext, JobUpdate
+    from cc_core.states import JobState
+    from cc_core.testing.contract import ContractEnv, Harness
+    from cc_local.jobtype import LocalJobType
+
+    def make() -> LocalJobType:
+        return LocalJobType(JobTypeContext(home=tmp_path / "home"))
+    env = ContractEnv(job_type=make(), kind="local", host="localhost", workflow_dir=tmp_path / "wf",
+                      run_dir=tmp_path / "run", new_job_type=make, timeout=20)
+    env.workflow_dir.mkdir()
+    harness = Harness(env)
+    launch = harness.launch("long", command="sleep 30")
+    active = harness.submit(launch)
+    pid = int(active.handle["pid"])
+    assert read_pid_line(launch.job_dir / ".attempt1.exit") == pid
+    assert not (launch.job_dir / ".attempt1.pid").exists()
+    info = json.loads((supervisor_folder(env.run_dir) / "supervisor.json").read_text())
+    os.kill(int(info["pid"]), signal.SIGKILL)
+    env.job_type.stop()
+
+    later = make()
+    pushed: list[JobUpdate] = []
+    later.start(pushed.append)
+    try:
+        wait_for(lambda: not (supervisor_folder(env.run_dir) / "socket").exists()
+                 or later._supervisor(env.run_dir, start=False) is None, timeout=10, what="the supervisor to be gone")
+        found = later.find(launch)
+        assert found is not None and found["pid"] == pid and found["start"] is not None
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        from cc_core.plugins.jobtype import ActiveJob
+
+        followed = ActiveJob(launch.key, launch.attempt, found, launch.job, launch.job_dir, launch.log_path)
+        ends = []
+        while time.monotonic() < deadline and not ends:
+            ends = [u for u in [*later.check([followed]), *pushed] if u.state.is_final]
+            time.sleep(0.1)
+        assert ends and ends[0].state is JobState.FAILED   # ended while no supervisor held it: no exit code
+    finally:
+        later.stop()
