@@ -64,6 +64,8 @@ class _Job:
     early: bool = False                   # handed to its job type before its parents ended (submit_after)
     early_updates: list[JobUpdate] = field(default_factory=list)   # heard of before the handle arrived
     gated: bool = False                   # the run's gate was asked whether it needs to run
+    folder: Optional[Path] = None         # its folder in the run (made once, used for every attempt)
+    log_file: Optional[Path] = None       # its current attempt's log, as a path (record.log_path is its text)
 
     @property
     def name(self) -> str:
@@ -658,10 +660,16 @@ class Engine:
             self._flush()
             self._submit(child, launch, after=[p.active.handle for p in pending if p.active is not None])
 
+    def _folder(self, job: _Job) -> Path:
+        if job.folder is None:
+            job.folder = self.run_dir / job.name
+        return job.folder
+
     def _launch(self, job: _Job) -> Launch:
         attempt = job.record.attempt
-        job_dir = self.run_dir / job.name
+        job_dir = self._folder(job)
         log_name = f"{job.name}.log" if attempt <= 1 else f"{job.name}.attempt{attempt}.log"
+        job.log_file = job_dir / log_name
         env = {
             "CC_RUN_ID": str(self.run.id),
             "CC_WORKFLOW": self.run.workflow,
@@ -677,11 +685,13 @@ class Engine:
         # Inputs may name files earlier jobs made ($CC_RUN_DIR/prepare/data.npz): known only now.
         return Launch(run_id=self.run.id, workflow=self.run.workflow, job=with_run_paths(self._runnable(job), env),
                       attempt=attempt, job_dir=job_dir, workflow_dir=self.spec.directory,
-                      log_path=job_dir / log_name, env=env)
+                      log_path=job.log_file, env=env)
 
     def _active(self, job: _Job, handle: dict[str, Any]) -> ActiveJob:
-        log_path = Path(job.record.log_path) if job.record.log_path else self.run_dir / job.name / f"{job.name}.log"
-        return ActiveJob(job.name, job.record.attempt, handle, self._runnable(job), self.run_dir / job.name, log_path)
+        if job.log_file is None or str(job.log_file) != job.record.log_path:
+            job.log_file = Path(job.record.log_path) if job.record.log_path else \
+                self._folder(job) / f"{job.name}.log"
+        return ActiveJob(job.name, job.record.attempt, handle, self._runnable(job), self._folder(job), job.log_file)
 
     def _runnable(self, job: _Job) -> JobSpec:
         """What the job type runs: the job itself, or for a function call the runner script that makes it."""

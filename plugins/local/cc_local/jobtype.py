@@ -200,7 +200,7 @@ class LocalJobType(JobType):
         tag = secrets.token_hex(8)
         absolute = os.path.abspath  # the supervisor may have started elsewhere
         request = {"op": "spawn", "key": key, "attempt": attempt, "argv": plan.argv, "cwd": absolute(plan.cwd),
-                   **client.environment_changes(plan.env), "log": absolute(launch.log_path),
+                   "log": absolute(launch.log_path),
                    "exit_file": absolute(plan.exit_file), "keep_orphans": launch.job.keep_orphans,
                    "command": launch.job.command if plan.argv[0] != "/bin/sh" else None,
                    "grace": max(0.0, self.kill_grace), "tag": tag, "job_dir": absolute(launch.job_dir)}
@@ -209,20 +209,22 @@ class LocalJobType(JobType):
         with self._lock:
             self._watched.add((key, attempt))
         try:
-            client.send(request, lambda answer: self._spawned(launch, request, handle, answer, retry=True))
+            client.send(request, lambda answer: self._spawned(launch, request, plan.env, handle, answer, retry=True),
+                        extra_env=plan.env)
         except SupervisorGone as exc:
-            self._spawned(launch, request, handle, {"ok": False, "lost": True, "error": str(exc)}, retry=True)
+            self._spawned(launch, request, plan.env, handle, {"ok": False, "lost": True, "error": str(exc)},
+                          retry=True)
         return handle
 
-    def _spawned(self, launch: Launch, request: dict[str, Any], handle: Handle, answer: dict[str, Any],
-                 retry: bool) -> None:
+    def _spawned(self, launch: Launch, request: dict[str, Any], env: dict[str, str], handle: Handle,
+                 answer: dict[str, Any], retry: bool) -> None:
         """The supervisor's answer to a start (on its connection's reader thread): the job runs, could not start,
         or the supervisor went away before it answered."""
         key, attempt = launch.key, launch.attempt
         if answer.get("lost"):
             # Whether it started is found out off the reader thread: the pid file says so (the supervisor writes it
             # before it answers); one that did not is asked for again, once, from a new supervisor.
-            threading.Thread(target=self._recover, args=(launch, request, handle, str(answer.get("error")), retry),
+            threading.Thread(target=self._recover, args=(launch, request, env, handle, str(answer.get("error")), retry),
                              name="cc-local-recover", daemon=True).start()
             return
         if not answer.get("ok"):
@@ -241,7 +243,8 @@ class LocalJobType(JobType):
                 self._watched.discard((key, attempt))
             self._tell(_update_from(key, attempt, answer))
 
-    def _recover(self, launch: Launch, request: dict[str, Any], handle: Handle, error: str, retry: bool) -> None:
+    def _recover(self, launch: Launch, request: dict[str, Any], env: dict[str, str], handle: Handle, error: str,
+                 retry: bool) -> None:
         key, attempt = launch.key, launch.attempt
         found = self.find(launch)
         if found is not None:
@@ -253,7 +256,8 @@ class LocalJobType(JobType):
         client = self._supervisor(launch.job_dir.parent) if retry else None
         if client is not None:
             try:
-                client.send(request, lambda answer: self._spawned(launch, request, handle, answer, retry=False))
+                client.send(request, lambda answer: self._spawned(launch, request, env, handle, answer, retry=False),
+                            extra_env=env)
                 return
             except SupervisorGone as exc:
                 error = str(exc)

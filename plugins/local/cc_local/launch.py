@@ -27,7 +27,7 @@ from cc_local.exit_file import SHELL_WRITE
 class ProcessPlan:
     argv: list[str]
     cwd: str
-    env: dict[str, str]
+    env: dict[str, str]                # the whole environment; planned for a supervisor: only what cc adds
     pid_file: str
     exit_file: str
     new_session: bool = True           # POSIX: own session and process group
@@ -145,7 +145,8 @@ def plan_process(launch: Launch, base_env: Optional[Mapping[str, str]] = None,
                  platform: str = sys.platform, supervised: bool = False) -> ProcessPlan:
     job = launch.job
     pid_file, exit_file = attempt_files(launch.job_dir, launch.attempt)
-    env = _environment() if base_env is None else dict(base_env)
+    # under a supervisor only what the job adds: the supervisor applies it to this process's environment
+    env = {} if supervised and base_env is None else _environment() if base_env is None else dict(base_env)
     env.update(launch.env)
     env["CC_PID_FILE"] = str(pid_file)
     env["CC_EXIT_FILE"] = str(exit_file)

@@ -19,7 +19,7 @@ _DEFAULT_SIGNALS = tuple(s for s in (getattr(signal, "SIGPIPE", None), getattr(s
                                      getattr(signal, "SIGINT", None), getattr(signal, "SIGHUP", None)) if s)
 
 
-_FOUND: dict[tuple[str, str, str], str] = {}   # (program, PATH, cwd) -> where it was found
+_FOUND: dict[tuple[str, str, str], str] = {}   # (program, PATH, the folder when PATH is relative) -> path
 
 
 def program_path(program: str, env: Mapping[str, str], cwd: str) -> str:
@@ -30,7 +30,9 @@ def program_path(program: str, env: Mapping[str, str], cwd: str) -> str:
     folder of ``PATH``)."""
     if "/" in program:
         return os.path.join(cwd, program)
-    key = (program, env.get("PATH", ""), cwd)
+    path = env.get("PATH", "")
+    # the job's folder matters only when PATH names a folder relative to it
+    key = (program, path, "" if all(os.path.isabs(folder) for folder in path.split(os.pathsep)) else cwd)
     known = _FOUND.get(key)
     if known is not None and os.access(known, os.X_OK):
         return known

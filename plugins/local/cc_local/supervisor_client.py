@@ -43,6 +43,7 @@ class SupervisorClient:
         self._ready: Optional[int] = None        # the read end of the pipe a starting supervisor writes to
         self.environment: dict[str, str] = {}
         """The environment this connection told the supervisor (the base of every request's ``env``)."""
+        self._told: Optional[dict[bytes, bytes]] = None   # that environment as os.environ held it (raw)
 
     # ------------------------------------------------------------------------------------------------- connection
     def connect(self, start: bool = True) -> bool:
@@ -62,24 +63,27 @@ class SupervisorClient:
                                      f"{self.folder / 'supervisor.log'})")
         if sock is None:
             return False
-        # Every start carries only how its environment differs from this one (environments are large).
-        environment = dict(os.environ)
+        # Every start carries only what it adds to this process's environment (environments are large).
         try:
-            sock.sendall(json.dumps({"op": "environment", "env": environment, "id": 0}).encode() + b"\n")
+            self._tell_environment(sock)
         except OSError:
             sock.close()
             return False
-        self.environment = environment
         self._sock = sock
         threading.Thread(target=self._read, args=(sock,), name="cc-local-supervisor", daemon=True).start()
         return True
 
-    def environment_changes(self, env: dict[str, str]) -> dict[str, Any]:
-        """What a request carries for ``env``: the variables that differ from the connection's environment
-        (``env``) and the names it lacks (``unset``)."""
-        base = self.environment
-        return {"env": {k: v for k, v in env.items() if base.get(k) != v},
-                "unset": [k for k in base if k not in env]}
+    def _tell_environment(self, sock: socket.socket) -> None:
+        """Tell the supervisor this process's environment as it is now: the base of the ``env`` of later starts."""
+        raw = getattr(os.environ, "_data", None)
+        environment = dict(os.environ)
+        sock.sendall(json.dumps({"op": "environment", "env": environment, "id": 0}).encode() + b"\n")
+        self.environment = environment
+        self._told = dict(raw) if isinstance(raw, dict) else None
+
+    def _environment_current(self) -> bool:
+        raw = getattr(os.environ, "_data", None)
+        return self._told is not None and raw == self._told
 
     def _try_connect(self) -> Optional[socket.socket]:
         if not (self.folder / "socket").exists():
@@ -183,10 +187,13 @@ class SupervisorClient:
                 self._answered.wait(min(left, 0.2))
             return self._answers.pop(ident)
 
-    def send(self, message: dict[str, Any], on_answer: AnswerCallback) -> None:
+    def send(self, message: dict[str, Any], on_answer: AnswerCallback,
+             extra_env: Optional[dict[str, str]] = None) -> None:
         """Send one request without waiting for its answer: ``on_answer`` gets it, on the connection's reader thread
         (or :data:`LOST` when the supervisor goes away first), and must return quickly. Requests are carried out in
-        the order they were sent. Raises :class:`SupervisorGone` when the request cannot be sent at all."""
+        the order they were sent. With ``extra_env`` the request gets an ``env``: what those variables change in
+        this process's environment (told to the supervisor again first when it changed since it was last told).
+        Raises :class:`SupervisorGone` when the request cannot be sent at all."""
         with self._lock:
             if self._sock is None:
                 self.connect()
@@ -196,6 +203,11 @@ class SupervisorClient:
             with self._answered:
                 self._callbacks[ident] = on_answer
             try:
+                if extra_env is not None:
+                    if not self._environment_current():
+                        self._tell_environment(sock)
+                    base = self.environment
+                    message = {**message, "env": {k: v for k, v in extra_env.items() if base.get(k) != v}}
                 sock.sendall(json.dumps({**message, "id": ident}).encode() + b"\n")
             except OSError as exc:
                 with self._answered:

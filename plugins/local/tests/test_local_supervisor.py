@@ -128,3 +128,29 @@ def test_an_attempt_whose_runner_and_supervisor_died_is_found_from_its_exit_code
         assert ends and ends[0].state is JobState.FAILED   # ended while no supervisor held it: no exit code
     finally:
         later.stop()
+
+
+def test_a_job_gets_the_environment_of_the_moment_it_is_submitted(tmp_path: Path, monkeypatch) -> None:
+    """Starts carry only what cc adds to the runner's environment; a variable the runner sets or removes after the
+    supervisor was told its environment reaches the next job all the same."""
+    from cc_core.plugins.jobtype import JobTypeContext
+    from cc_core.testing.contract import ContractEnv, Harness
+    from cc_local.jobtype import LocalJobType
+
+    monkeypatch.setenv("CC_TEST_EARLY", "early")
+    env = ContractEnv(job_type=LocalJobType(JobTypeContext(home=tmp_path / "home")), kind="local",
+                      host="localhost", workflow_dir=tmp_path / "wf", run_dir=tmp_path / "run", timeout=20)
+    env.workflow_dir.mkdir()
+    harness = Harness(env)
+    try:
+        script = 'echo "early=${CC_TEST_EARLY-unset} late=${CC_TEST_LATE-unset} job=$CC_JOB"'
+        first = harness.submit(harness.launch("first", command=script))
+        assert harness.wait_end(first).exit_code == 0
+        monkeypatch.setenv("CC_TEST_LATE", "late")
+        monkeypatch.delenv("CC_TEST_EARLY")
+        second = harness.submit(harness.launch("second", command=script))
+        assert harness.wait_end(second).exit_code == 0
+        assert harness.log(first).decode().strip() == "early=early late=unset job=first"
+        assert harness.log(second).decode().strip() == "early=unset late=late job=second"
+    finally:
+        env.job_type.stop()
