@@ -163,6 +163,10 @@ def local_benchmarks(workloads: list[Workload], work: Path, ref: Reference, runs
                                                                     str(e)]))
         contenders.append(Contender("pool", lambda r, e=edges: [sys.executable, str(HERE / "pool_reference.py"),
                                                                 str(e)]))
+        durable = Contender("durable", lambda r, e=edges, d=work / f"durable-{label}": [
+            sys.executable, str(HERE / "durable_pool_reference.py"), str(e), str(d / str(r))])
+        durable.before = lambda r, d=work / f"durable-{label}": shutil.rmtree(d / str(r), ignore_errors=True)
+        contenders.append(durable)
         cc = Contender("cc", lambda r, f=flow: [str(BIN / "ccw"), "run", str(f), "-q", "--max-parallel",
                                                 str(PARALLEL)])
         cc.before = lambda r, c=cc, h=homes: (shutil.rmtree(h(r), ignore_errors=True),
@@ -177,8 +181,8 @@ def local_benchmarks(workloads: list[Workload], work: Path, ref: Reference, runs
 
 
 def local_table(results: dict[str, Any], ref: Reference) -> Table:
-    table = Table(["workload", "make -j2", "Python pool", "Dask", "ccw run", "cc/pool (<=1.1)", "cc/Dask",
-                   "CPU make/pool/Dask/cc",
+    table = Table(["workload", "make -j2", "Python pool", "durable pool", "Dask", "ccw run", "cc/pool (<=1.1)",
+                   "cc/durable", "cc/Dask", "CPU make/pool/durable/Dask/cc",
                    "cc peak RSS", "engine/job", "overhead/job", "vs make/job (<=2)"])
     for key, r in results.items():
         s, inner, w = r["summary"], r["inner"], r["workload"]
@@ -186,10 +190,12 @@ def local_table(results: dict[str, Any], ref: Reference) -> Table:
         dask = s["dask"].wall if "dask" in s else None
         make_job = make / w.size
         overhead = (inner["execute"] - make) / w.size
-        pool = s["pool"].wall
-        table.add([key, f"{make:.3f} s", f"{pool:.3f} s", f"{dask:.3f} s" if dask else "n/a", f"{cc:.3f} s",
-                   f"{cc / pool:.2f}x", f"{cc / dask:.2f}x" if dask else ref.problem[:40],
-                   "/".join(f"{s[k].cpu:.2f}" if k in s else "-" for k in ("make", "pool", "dask", "cc")) + " s",
+        pool, durable = s["pool"].wall, s["durable"].wall
+        table.add([key, f"{make:.3f} s", f"{pool:.3f} s", f"{durable:.3f} s", f"{dask:.3f} s" if dask else "n/a",
+                   f"{cc:.3f} s", f"{cc / pool:.2f}x", f"{cc / durable:.2f}x",
+                   f"{cc / dask:.2f}x" if dask else ref.problem[:40],
+                   "/".join(f"{s[k].cpu:.2f}" if k in s else "-" for k in ("make", "pool", "durable", "dask", "cc"))
+                   + " s",
                    f"{s['cc'].peak_rss_mb:.0f} MB", f"{inner['execute'] / w.size * 1000:.2f} ms",
                    f"{overhead * 1000:.2f} ms", f"{overhead / make_job:.2f}x"])
     return table
