@@ -97,10 +97,12 @@ def _drive(engine: Any, bus: Any, args: argparse.Namespace) -> int:
     live = _want_live(args)
     from cc_core.cli.live import LiveTable, Row
 
+    shown = live or not (args.quiet or args.json)   # the table is drawn, or sums the run up at its end
     table = LiveTable(engine.run.workflow, engine.run.id,
                       [Row(r.name, r.host, r.kind, state_label(r.state.value, r.origin), r.attempt, r.progress,
-                           r.started, r.ended, r.exit_code, r.reason, r.message) for r in engine.records()])
-    bus.subscribe(table.on_event)
+                           r.started, r.ended, r.exit_code, r.reason, r.message) for r in engine.records()]
+                      if shown else [])
+    bus.subscribe(table.on_event if shown else _end_of(table))
     if not live and not args.json and not args.quiet:
         bus.subscribe(_plain_printer(engine.run.id))
     interrupts = _Interrupts(threading.Event())   # set by Ctrl-C and at the run's end, not by every job event
@@ -124,6 +126,16 @@ def _want_live(args: argparse.Namespace) -> bool:
     if args.json or args.quiet or args.no_live:
         return False
     return sys.stdout.isatty()
+
+
+def _end_of(table: Any) -> Callable[[Any], None]:
+    """Only the run's end, for a table that is neither drawn nor summed up (``-q``, ``--json``)."""
+    from cc_core.running.events import RunFinished
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, RunFinished):
+            table.on_event(event)
+    return on_event
 
 
 def _wake_at_end(wake: threading.Event) -> Callable[[Any], None]:

@@ -95,7 +95,10 @@ class ProcessOps(ABC):
         process and its group only when that identity holds, what carries ``tag`` always. Whether any was
         reached."""
         own = pid if start is not None and self.is_alive(pid, start) else None
-        return self.send(self.job_processes(own, tag), sig) > 0
+        processes = self.job_processes(own, tag)
+        # the main process first: a shell whose children die before it does would end by itself, with exit 0
+        order = ([own] if own in processes else []) + [p for p in processes if p != own]
+        return self.send(order, sig) > 0
 
     def kill_job_later(self, pid: int, start: Optional[str], tag: Optional[str], grace: float) -> None:
         """SIGKILL what is left of the job after ``grace`` seconds (SIGTERM was sent already)."""
