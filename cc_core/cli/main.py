@@ -8,6 +8,7 @@ failed, 2 bad input, 3 the run was killed, 4 the runner detached and left jobs r
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -92,6 +93,7 @@ def state_label(state: str, origin: Optional[dict[str, Any]]) -> str:
 
 def _drive(engine: Any, bus: Any, args: argparse.Namespace) -> int:
     """Follow a prepared run to its end (live table or plain lines) and say how it ended."""
+    _collect_from_here()
     from cc_core.api import RunController
 
     live = _want_live(args)
@@ -838,18 +840,39 @@ def _plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> No
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    code = _main(list(sys.argv[1:] if argv is None else argv))
+    if argv is None and gc.isenabled():   # the ccw process itself (not a caller in Python)
+        _start_paused.append(True)
+        gc.disable()   # until the command's long part starts: see _collect_from_here
+    try:
+        code = _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        _collect_from_here()
     if argv is None and _builtin(sys.argv[1:]):
         _before_exit()
     return code
+
+
+_start_paused: list[bool] = []   # main paused the collector for the start of the command
+_STARTS_FIRST = frozenset({"run", "rerun"})   # commands that call _collect_from_here when their start is over
+
+
+def _collect_from_here() -> None:
+    """The start of the command is over: the cyclic garbage collector runs again from here on.
+
+    Starting makes many objects and frees almost none (the imports, the workflow read, the run prepared), so the
+    collector would only walk them again and again: about 10 ms of ``ccw run``'s start. What was made is frozen
+    (left out of later collections: it lives until ``ccw`` exits anyway) and collecting starts again, so a long run
+    frees its cycles as usual."""
+    if _start_paused:
+        _start_paused.clear()
+        gc.freeze()
+        gc.enable()
 
 
 def _before_exit() -> None:
     """A built-in command is done and ``ccw`` exits next. Close the stores, as the interpreter's teardown would
     (SQLite then folds its write-ahead log back into cc.db), and freeze the heap: the teardown would otherwise walk
     and free every object the imports made, which takes about 40 ms, as long as the engine needs for 40 jobs."""
-    import gc
-
     store_module = sys.modules.get("cc_core.store.sqlite")
     if store_module is not None:
         store_module.SQLiteStore.close_all()
@@ -861,6 +884,8 @@ def _main(argv: list[str]) -> int:
     try:
         _plugin_commands(parser, argv)
         args = parser.parse_args(argv)
+        if args.command not in _STARTS_FIRST:
+            _collect_from_here()
         if not getattr(args, "handler", None):
             parser.print_help()
             return 2

@@ -4,7 +4,6 @@ second, and never cut to a terminal's width when it goes to a pipe or a file."""
 
 from __future__ import annotations
 
-import html
 import time
 from typing import Any, Iterable, Optional
 
@@ -85,6 +84,8 @@ def status_lines(status: dict[str, Any], *, color: bool = False, jobs: Optional[
 
 
 def status_html(status: dict[str, Any]) -> str:
+    import html   # notebooks only; ccw run uses the text table
+
     now = time.time()
     head = "".join(f"<th style='text-align:left'>{c}</th>" for c in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(cell)}</td>"

@@ -7,11 +7,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from cc_core.environments.host import EnvironmentHost
 from cc_core.plugins.commands import Command
 from cc_core.plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:   # every command loads this plugin; only ``ccw envs`` reaches a host
+    from cc_core.environments.host import EnvironmentHost
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

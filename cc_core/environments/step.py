@@ -15,14 +15,17 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from cc_core.environments.host import EnvironmentHost
-from cc_core.environments.prepare import Environment, Outcome, ensure, find_known, with_environment, write_log
-from cc_core.environments.spec import EnvironmentSpec, needs_environment
+from cc_core.environments.spec import needs_environment
 from cc_core.errors import CCError
-from cc_core.plugins.jobtype import JobType, Launch
-from cc_core.workflow.model import JobSpec
+
+if TYPE_CHECKING:   # checking and building are imported by the first job that needs an environment
+    from cc_core.environments.host import EnvironmentHost
+    from cc_core.environments.prepare import Environment
+    from cc_core.environments.spec import EnvironmentSpec
+    from cc_core.plugins.jobtype import JobType, Launch
+    from cc_core.workflow.model import JobSpec
 
 Key = tuple[Any, ...]
 
@@ -81,6 +84,9 @@ class EnvironmentStep:
 
     def begin(self, launch: Launch) -> Optional[Launch]:
         """The launch to submit now, or ``None`` while the environment is prepared in the background."""
+        from cc_core.environments.prepare import find_known, with_environment
+        from cc_core.environments.spec import EnvironmentSpec
+
         key = _key(launch.job)
         known = self._known.get(key)
         if known is not None:
@@ -109,6 +115,8 @@ class EnvironmentStep:
         return None
 
     def _prepare(self, launch: Launch, key: Key, spec: EnvironmentSpec, host: EnvironmentHost) -> None:
+        from cc_core.environments.prepare import Outcome, ensure, with_environment, write_log
+
         try:
             outcome = ensure(host, spec)
         except CCError as exc:

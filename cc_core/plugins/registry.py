@@ -180,15 +180,49 @@ def _name_list(variable: str) -> Optional[set[str]]:
 
 
 def _distribution_facts(ep: Any, seen: dict[int, tuple[str, str]]) -> tuple[str, str]:
-    """Name and version of the distribution an entry point comes from, reading its metadata once per
-    distribution (``dist.name`` and ``dist.version`` each parse the whole metadata file again)."""
+    """Name and version of the distribution an entry point comes from, read once per distribution from the head
+    of its metadata (``dist.metadata`` would parse the whole file as an e-mail message)."""
     if ep.dist is None:
         return "?", "?"
     key = id(ep.dist)
     if key not in seen:
-        metadata = ep.dist.metadata
-        seen[key] = (metadata["Name"], metadata["Version"])
+        seen[key] = _name_and_version(ep.dist)
     return seen[key]
+
+
+def _name_and_version(dist: Any) -> tuple[str, str]:
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break   # the headers end at the first empty line; the description follows
+        field, _, value = line.partition(":")
+        if field in ("Name", "Version") and field not in found:
+            found[field] = value.strip()
+            if len(found) == 2:
+                return found["Name"], found["Version"]
+    metadata = dist.metadata   # an unusual metadata file: let the full parser read it
+    return metadata["Name"], metadata["Version"]
+
+
+def _entry_points(group: str) -> list[Any]:
+    """The entry points of ``group``, as ``importlib.metadata.entry_points(group=...)`` finds them (the first
+    distribution of a name on ``sys.path`` wins), parsing only the ``entry_points.txt`` files that name the group:
+    most installed distributions have none for cc, and parsing them all is most of the time plugins take to load."""
+    from importlib.metadata import distributions
+
+    section = f"[{group}]"
+    seen: set[str] = set()
+    found: list[Any] = []
+    for dist in distributions():
+        name = getattr(dist, "_normalized_name", None) or dist.metadata["Name"]
+        if name in seen:
+            continue
+        seen.add(name)
+        text = dist.read_text("entry_points.txt")
+        if text and section in text:
+            found.extend(dist.entry_points.select(group=group))
+    return found
 
 
 def build_registry(extra_plugins: Optional[list[tuple[str, object]]] = None) -> Registry:
@@ -197,8 +231,6 @@ def build_registry(extra_plugins: Optional[list[tuple[str, object]]] = None) -> 
     Raises :class:`PluginError` when two plugins claim one name. A plugin that fails to import or register is
     kept in ``registry.plugins`` with its error and the others still load.
     """
-    from importlib.metadata import entry_points
-
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = Registry(manager)
@@ -206,7 +238,7 @@ def build_registry(extra_plugins: Optional[list[tuple[str, object]]] = None) -> 
     allowed = _name_list("CC_LOAD_PLUGINS")
     facts: dict[int, tuple[str, str]] = {}
     left_out = registry.left_out
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for ep in sorted(_entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
         dist, version = _distribution_facts(ep, facts)
         if ep.name in blocked or dist in blocked:
             left_out.append(ep.name)

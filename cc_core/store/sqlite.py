@@ -120,6 +120,21 @@ def _run(row: sqlite3.Row, definition: dict[str, Any]) -> RunRecord:
 _OPEN: "weakref.WeakSet[SQLiteStore]" = weakref.WeakSet()
 
 
+def _write_ahead_log(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Put the store in WAL mode. Two processes opening a new store at the same moment (two ``ccw run`` in a new
+    CC_HOME) both try to switch it, and SQLite answers the second "database is locked" at once, without waiting
+    for its busy timeout: that one tries again until the switch is done."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 class SQLiteStore(StatusStore):
     name = "sqlite"
     description = "one SQLite file in WAL mode (the default)"
@@ -171,7 +186,7 @@ class SQLiteStore(StatusStore):
         if conn is None:
             try:
                 conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
+                _write_ahead_log(conn)
                 conn.execute(f"PRAGMA synchronous={self._sync}")
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.Error as exc:

@@ -75,7 +75,6 @@ def find_cycle(parents: Mapping[str, Sequence[str]]) -> list[str]:
 def topological_order(parents: Mapping[str, Sequence[str]]) -> list[str]:
     """Jobs in an order where every job comes after its parents; stable in definition order. Jobs on a cycle
     are left out (so ``len(result) < len(parents)`` tells a cycle)."""
-    index = {name: i for i, name in enumerate(parents)}
     waiting = {name: 0 for name in parents}
     children: dict[str, list[str]] = {name: [] for name in parents}
     for name, ps in parents.items():
@@ -88,7 +87,7 @@ def topological_order(parents: Mapping[str, Sequence[str]]) -> list[str]:
     while ready:
         name = ready.popleft()
         order.append(name)
-        for child in sorted(children[name], key=index.__getitem__):
+        for child in children[name]:   # in definition order already: appended walking ``parents`` in order
             waiting[child] -= 1
             if waiting[child] == 0:
                 ready.append(child)

@@ -66,6 +66,7 @@ class _Node:
 
 MAX_FILE_BYTES = 32 * 1024 * 1024   # a workflow of 100,000 jobs is about 6 MB
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_SCALAR = yaml.ScalarNode
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
@@ -119,7 +120,9 @@ def _convert(node: yaml.Node, problems: list[Problem], file: Optional[Path]) -> 
                     key_lines[key] = converted.key_lines[key]
         return _Node(out, line, key_lines)
     if isinstance(node, yaml.SequenceNode):
-        return _Node([_convert(item, problems, file) for item in node.value], line)
+        # Most items are plain strings (names in ``depends:``): made here without a call each.
+        return _Node([_Node(item.value, item.start_mark.line + 1) if item.tag == _STR_TAG and type(item) is _SCALAR
+                      else _convert(item, problems, file) for item in node.value], line)
     return _Node(_scalar(node), line)
 
 
@@ -139,7 +142,7 @@ def _plain(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: _plain(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [v.value if type(v) is _Node and type(v.value) is str else _plain(v) for v in node]
     return node
 
 

@@ -34,7 +34,6 @@ import errno
 import fcntl
 import json
 import os
-import secrets
 import selectors
 import signal
 import subprocess
@@ -200,7 +199,8 @@ class Supervisor:
         known = self.by_key.get((key, attempt))
         if known is not None:  # asked again (the asker lost the answer): the same job, never a second one
             return {"ok": True, "again": True, **known.facts()}
-        tag = str(request.get("tag") or secrets.token_hex(8))
+        # os.urandom is what secrets.token_hex uses: the supervisor does not import secrets (hmac, hashlib, random)
+        tag = str(request.get("tag") or os.urandom(8).hex())
         env = dict(environment)
         env.update((str(k), str(v)) for k, v in request["env"].items())
         for name in request.get("unset", ()):

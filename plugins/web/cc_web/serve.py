@@ -1,4 +1,7 @@
-"""``ccw serve``: run the REST service and the GUI with uvicorn."""
+"""``ccw serve``: run the REST service and the GUI with uvicorn.
+
+Every ``ccw`` command loads the plugins, and so this module: it imports the web stack (starlette, the request
+guard) only when ``ccw serve`` is configured or run, so that ``ccw run`` does not pay for it."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import sys
 
 from cc_core.plugins.commands import Command
 from cc_core.errors import CCError
-from cc_web.security import MAX_BODY, check_token, is_loopback
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -19,6 +21,8 @@ class UnsafeBindError(CCError):
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from cc_web.security import MAX_BODY
+
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}; any other needs --token)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
@@ -29,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def check_bind(host: str, token: str | None) -> None:
+    from cc_web.security import is_loopback
+
     if not is_loopback(host) and not token:
         raise UnsafeBindError(f"refusing to serve on {host} without a token: anyone who can reach it could run "
                               "commands on this machine",
@@ -39,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from cc_web.app import create_app
+    from cc_web.security import check_token
 
     token = args.token if args.token is not None else (os.environ.get("CC_TOKEN") or None)
     try:

@@ -9,28 +9,34 @@ signalled process by process, never with ``killpg`` on a stored pid: after pid r
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Optional
-
-import psutil
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from cc_local import job_processes
 from cc_local.process_ops.base import TAG_VARIABLE, ExitWatching, ProcessOps, ThreadExitWatcher
 
+if TYPE_CHECKING:
+    import psutil
+
 
 class PsutilOps(ProcessOps):
-    """The parts every psutil-backed platform shares."""
+    """The parts every psutil-backed platform shares. psutil is imported by the methods that use it: Linux's
+    operations (a subclass) use few of them, and a run should not pay for importing psutil before its first job."""
 
     def start_time(self, pid: int) -> Optional[str]:
         when = self.started_at(pid)
         return None if when is None else f"{when:.6f}"
 
     def started_at(self, pid: int) -> Optional[float]:
+        import psutil
+
         try:
             return float(psutil.Process(pid).create_time())
         except (psutil.Error, OSError, ValueError):
             return None
 
     def is_alive(self, pid: int, start: Optional[str]) -> bool:
+        import psutil
+
         try:
             process = psutil.Process(pid)
             if start is not None and f"{process.create_time():.6f}" != start:
@@ -43,6 +49,8 @@ class PsutilOps(ProcessOps):
 
     @staticmethod
     def _ours(process: "psutil.Process") -> bool:
+        import psutil
+
         getuid = getattr(os, "getuid", None)
         if getuid is None:
             return True
@@ -52,6 +60,8 @@ class PsutilOps(ProcessOps):
             return False
 
     def job_processes(self, pid: Optional[int], tag: Optional[str]) -> set[int]:
+        import psutil
+
         me = os.getpid()
         found: set[int] = set()
         if pid is not None and psutil.pid_exists(pid):
@@ -86,6 +96,8 @@ class PsutilOps(ProcessOps):
 
     @staticmethod
     def _running(pid: int) -> bool:
+        import psutil
+
         try:
             return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
         except (psutil.Error, OSError):
