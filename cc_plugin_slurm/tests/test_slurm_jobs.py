@@ -9,6 +9,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from cc_core.errors import JobTypeError
 from cc_core.plugins.jobtype import ActiveJob, JobTypeContext, JobUpdate, LogRequest
 from cc_core.workflow.model import JobSpec
 from cc_core.plugins.progress import CCProgressParser, LineScanner
@@ -259,3 +260,20 @@ def test_time_limit_gives_timeout(job_over_its_time_limit: tuple[SlurmJobType, A
     assert end.reason == "timeout (SLURM time limit)"
     assert slurm_cluster.job_field(active.handle["job_id"], "JobState") == "TIMEOUT"
     assert b"DUE TO TIME LIMIT" in active.log_path.read_bytes()
+
+
+def test_submissions_waiting_together_go_side_by_side(harness: Harness, job_type: SlurmJobType,
+                                                      follow: Any) -> None:
+    """submit_many sends a batch to this machine's SLURM a few at a time: every job gets its own SLURM job and
+    its own outcome, and a submission that fails is that job's failure, in its place."""
+    launches = [harness.launch(f"together{i}", command=f"exit {i % 2}") for i in range(7)]
+    refused = harness.launch("refused", command="true", options={"partition": "no-such-partition"})
+    results = job_type.submit_many([*launches[:3], refused, *launches[3:]])
+    assert isinstance(results[3], JobTypeError) and "partition" in str(results[3])
+    handles = [r for i, r in enumerate(results) if i != 3]
+    assert all(isinstance(h, dict) for h in handles)
+    assert len({h["job_id"] for h in handles}) == 7 and job_type.calls["sbatch"] == 8
+    actives = [ActiveJob(launch.key, launch.attempt, handle, launch.job, launch.job_dir, launch.log_path)
+               for launch, handle in zip(launches, handles)]
+    ended = follow(job_type, actives)
+    assert {key: update.exit_code for key, update in ended.items()} == {f"together{i}": i % 2 for i in range(7)}
