@@ -43,6 +43,7 @@ from cc_core.states import JobState, RunState, can_move
 from cc_core.store.base import JobRecord, RunRecord, StatusStore, Transition
 
 REQUEST_POLL = 0.25   # seconds between looks at the store for requests from other processes
+RUNNING_WRITE_DELAY = 0.02   # seconds a move to running alone may wait to be written with what comes next
 _SHOWN = ("progress", "message")   # what the engine keeps of a job's progress lines
 _LOG_EVENT_LIMIT = 16 << 20       # log bytes held as events between two emits, at most
 _FINAL_READS = 100_000            # a bound on the reads of an ended job's log (each reads up to its job type's limit)
@@ -142,6 +143,7 @@ class Engine:
         self._log_event_bytes = 0                           # log bytes in events not emitted yet
         self._together = TogetherSubmissions(self.post, self._start_errors.get)
         self._next_request_poll = 0.0
+        self._flush_by: Optional[float] = None   # when moves to running that wait for company are written anyway
         self._detach = False
         self.schedule_new = True   # False: follow what runs, start nothing new (used to kill an orphaned run)
         self.held_open = False     # True: the run goes on while idle, because jobs may still be added (a process's calls)
@@ -258,7 +260,7 @@ class Engine:
         self._poll(now)
         self._pass_gate()
         self._schedule()
-        self._flush()
+        self._flush(lazy=True)
 
     def _finished(self) -> bool:
         """Nothing is active, ready, retrying or being found again: whatever is left waits on parents that will
@@ -282,6 +284,8 @@ class Engine:
         for kind, when in self._next_logs.items():
             wake = min(wake, when)
         wake = min(wake, self._next_request_poll)
+        if self._flush_by is not None:
+            wake = min(wake, self._flush_by)
         return max(0.0, wake - now)
 
     def _finish(self) -> RunState:
@@ -1216,10 +1220,23 @@ class Engine:
         except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
             pass
 
-    def _flush(self) -> None:
+    def _flush(self, lazy: bool = False) -> None:
+        """Write every change since the last write in one transaction, then tell the subscribers. ``lazy`` (the
+        end of a turn of the loop): when the only moves are to ``running``, they wait up to
+        :data:`RUNNING_WRITE_DELAY` for what comes next (a short job's end, the next job's ``queued``) and go in
+        the same transaction; each keeps the time it happened. A runner that dies in between leaves the attempt
+        ``queued`` without a handle, which a resume finds again (``JobType.find``), so nothing is lost."""
         if not (self._dirty or self._run_dirty or self._transitions or self._done_requests or self._removed):
             self._emit()
             return
+        if lazy and self._transitions and not (self._run_dirty or self._done_requests or self._removed) \
+                and all(t.state is JobState.RUNNING for t in self._transitions):
+            now = time.monotonic()
+            if self._flush_by is None:
+                self._flush_by = now + RUNNING_WRITE_DELAY
+            if now < self._flush_by:
+                return
+        self._flush_by = None
         jobs = list(self._dirty.values())
         run = self.run if self._run_dirty else None
         try:
