@@ -168,3 +168,35 @@ def count_gate_shells(gate: Path) -> int:
             except OSError:
                 pass
     return count
+
+
+def test_kill_of_a_job_whose_start_was_not_recorded_yet(cc_home: Path, write_workflow: Callable[..., Path]) -> None:
+    """The runner died after the job started but before its start (its handle, `running`) was written: the store
+    says `queued` without a handle. A kill of that run looks the job up, and the kill reaches it (never a run
+    followed forever, never a second start); a job of that kind that is still running is seen `running`."""
+    import sqlite3
+
+    marker = f"cc-unrecorded-{uuid.uuid4().hex[:8]}"
+    path = write_workflow(f"""
+        name: unrecorded
+        jobs:
+          long: {{command: "bash -c 'exec -a {marker} sleep 600'"}}
+          other: {{command: "bash -c 'exec -a {marker} sleep 600'"}}
+    """)
+    start_and_interrupt(cc_home, path, lambda: count_local_processes(marker) == 2)
+    db = sqlite3.connect(cc_home / "cc.db")
+    with db:
+        db.execute("UPDATE jobs SET state = 'queued', handle = NULL, started = NULL")
+        db.execute("DELETE FROM transitions WHERE state = 'running'")
+    db.close()
+
+    result = ccw(cc_home, "kill", "unrecorded", "long")
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = jobs_of("unrecorded")
+    assert jobs["long"]["state"] == "killed" and jobs["long"]["reason"] == "killed", jobs["long"]
+    assert jobs["other"]["state"] == "running", jobs["other"]
+    assert count_local_processes(marker) == 1   # only `other`, started once
+    result = ccw(cc_home, "kill", "unrecorded")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert jobs_of("unrecorded")["other"]["state"] == "killed"
+    wait_for(lambda: count_local_processes(marker) == 0, timeout=15, what="no process left")

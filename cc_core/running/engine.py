@@ -554,6 +554,8 @@ class Engine:
             self._dirty[name] = job.record
             job.active = self._active(job, handle)
             self._next_check[job.record.kind] = 0.0
+            if job.cancel_reason is not None:   # a kill that came while it was being looked for
+                self._cancel(job, job.cancel_reason)
             return
         # It never started: hand it back to the scheduler with the same attempt number.
         self.slots.give_back(job.record.host, job.record.kind)
@@ -561,7 +563,13 @@ class Engine:
         job.record.state = JobState.READY
         job.record.attempt -= 1
         self._dirty[name] = job.record
-        self._make_ready(job)
+        reason, job.cancel_reason = job.cancel_reason, None
+        if reason == "killed":
+            self._move(job, JobState.KILLED, reason="killed")
+        elif reason == "skipped":
+            self._move(job, JobState.SKIPPED, reason=job.record.reason or "a parent did not finish")
+        else:
+            self._make_ready(job)
 
     # ----------------------------------------------------------------------------------------------- scheduling
     def _schedule(self) -> None:

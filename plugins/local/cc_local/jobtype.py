@@ -281,22 +281,24 @@ class LocalJobType(JobType):
     def _check_supervised(self, job: ActiveJob) -> Optional[JobUpdate] | bool:
         """Ask the job's supervisor about it: an update when it ended, ``True`` when it runs (its end is pushed),
         ``False`` when no supervisor knows it any more."""
-        client = self._supervisor(Path(job.handle["supervisor"]), start=False)
+        facts = self._facts(Path(job.handle["supervisor"]), job.key, job.attempt)
+        if facts is None or facts.get("tag") != job.handle.get("tag"):
+            return False
+        if facts.get("code") is None:
+            with self._lock:
+                self._watched.add((job.key, job.attempt))
+            return True
+        return _update_from(job.key, job.attempt, facts)
+
+    def _facts(self, run_folder: Path, key: str, attempt: int) -> Optional[dict[str, Any]]:
+        """What the run's supervisor (when one runs) knows of an attempt it started, else ``None``."""
+        client = self._supervisor(run_folder, start=False)
         if client is None:
-            return False
+            return None
         try:
-            answer = client.request({"op": "jobs"})
+            return client.request({"op": "job", "key": key, "attempt": attempt}).get("job")
         except SupervisorGone:
-            return False
-        for facts in answer.get("jobs", []):
-            if facts.get("key") == job.key and facts.get("attempt") == job.attempt \
-                    and facts.get("tag") == job.handle.get("tag"):
-                if facts.get("code") is None:
-                    with self._lock:
-                        self._watched.add((job.key, job.attempt))
-                    return True
-                return _update_from(job.key, job.attempt, facts)
-        return False
+            return None
 
     def _spawn(self, plan: ProcessPlan, log: int, key: str) -> "subprocess.Popen[bytes]":
         try:
@@ -328,19 +330,12 @@ class LocalJobType(JobType):
 
     def _known_to_supervisor(self, run_folder: Path, key: str, attempt: int) -> Optional[Handle]:
         """The handle of an attempt the run's supervisor (when one runs) started."""
-        client = self._supervisor(run_folder, start=False)
-        if client is None:
-            return None
-        try:
-            answer = client.request({"op": "jobs"})
-        except SupervisorGone:
+        facts = self._facts(run_folder, key, attempt)
+        if facts is None:
             return None
         pid_file, exit_file = attempt_files(run_folder / key, attempt)
-        for facts in answer.get("jobs", []):
-            if facts.get("key") == key and facts.get("attempt") == attempt:
-                return {"pid": int(facts["pid"]), "start": facts.get("start"), "pid_file": str(pid_file),
-                        "exit_file": str(exit_file), "tag": facts.get("tag"), "supervisor": str(run_folder)}
-        return None
+        return {"pid": int(facts["pid"]), "start": facts.get("start"), "pid_file": str(pid_file),
+                "exit_file": str(exit_file), "tag": facts.get("tag"), "supervisor": str(run_folder)}
 
     def _found(self, job_dir: Path, attempt: int) -> Optional[Handle]:
         """The handle of an attempt whose pid file holds its pid (it started), else ``None``."""
@@ -381,6 +376,8 @@ class LocalJobType(JobType):
                 known = self._check_supervised(job)
                 if isinstance(known, JobUpdate):
                     updates.append(known)
+                elif known is True:   # it runs (found again after a resume): from now on its end is pushed
+                    updates.append(JobUpdate(job.key, job.attempt, JobState.RUNNING))
                 if known is not False:
                     continue
             pid = int(handle["pid"])
@@ -393,8 +390,10 @@ class LocalJobType(JobType):
                     self._watched.add((job.key, job.attempt))
                 key, attempt = job.key, job.attempt
                 assert self._watcher is not None
-                self._watcher.watch(None, pid, handle.get("start"), lambda code, k=key, a=attempt: self._foreign_ended(k, a, exit_file),
+                self._watcher.watch(None, pid, handle.get("start"),
+                                    lambda code, k=key, a=attempt: self._foreign_ended(k, a, exit_file),
                                     lambda: read_exit_file(exit_file))
+                updates.append(JobUpdate(key, attempt, JobState.RUNNING))
                 continue
             updates.append(self._outcome(job.key, job.attempt, exit_file))
         return updates

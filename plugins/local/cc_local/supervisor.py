@@ -23,6 +23,7 @@ argv is a command's words, is what the shell runs if they cannot be executed dir
 ``{"op": "kill", "jobs": [{"key", "attempt", "pid", "start", "tag"}], "grace"}`` → ``{"ok": true, "signalled":
 [[key, attempt], ...]}`` (jobs of a supervisor that died are found from these facts alone)
 ``{"op": "jobs"}`` → ``{"ok": true, "jobs": [{"key", "attempt", "pid", "start", "tag", "code", "killed"}]}``
+``{"op": "job", "key", "attempt"}`` → ``{"ok": true, "job": {...} or null}``: one job's facts, as in ``jobs``
 ``{"op": "hello"}`` → ``{"ok": true, "pid", "tracking"}``
 ``{"op": "environment", "env"}`` → ``{"ok": true}``: the base of this connection's later ``spawn`` requests, whose
 ``env`` holds only the variables that differ from it (and ``unset`` the names to leave out)
@@ -189,6 +190,9 @@ class Supervisor:
             return self._kill(request)
         if op == "jobs":
             return {"ok": True, "jobs": [job.facts() for job in self.jobs.values()]}
+        if op == "job":
+            known = self.by_key.get((str(request.get("key")), int(request.get("attempt", 0))))
+            return {"ok": True, "job": known.facts() if known is not None else None}
         if op == "hello":
             return {"ok": True, "pid": os.getpid(), "tracking": self.tracking}
         return {"ok": False, "error": f"unknown op {op!r}"}

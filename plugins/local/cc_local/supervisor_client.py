@@ -167,17 +167,7 @@ class SupervisorClient:
     # ------------------------------------------------------------------------------------------------- requests
     def request(self, message: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
         """Send one request and wait for its answer. Raises :class:`SupervisorGone` when that is impossible."""
-        with self._lock:
-            if self._sock is None:
-                self.connect()
-            sock = self._sock
-            assert sock is not None
-            ident = next(self._ids)
-            try:
-                sock.sendall(json.dumps({**message, "id": ident}).encode() + b"\n")
-            except OSError as exc:
-                self._lost(sock)
-                raise SupervisorGone(f"the supervisor of {self.folder.parent} went away ({exc})") from None
+        sock, ident = self._send(message, None, None)
         deadline = time.monotonic() + timeout
         with self._answered:
             while ident not in self._answers:
@@ -194,14 +184,19 @@ class SupervisorClient:
         the order they were sent. With ``extra_env`` the request gets an ``env``: what those variables change in
         this process's environment (told to the supervisor again first when it changed since it was last told).
         Raises :class:`SupervisorGone` when the request cannot be sent at all."""
+        self._send(message, on_answer, extra_env)
+
+    def _send(self, message: dict[str, Any], on_answer: Optional[AnswerCallback],
+              extra_env: Optional[dict[str, str]]) -> tuple[socket.socket, int]:
         with self._lock:
             if self._sock is None:
                 self.connect()
             sock = self._sock
             assert sock is not None
             ident = next(self._ids)
-            with self._answered:
-                self._callbacks[ident] = on_answer
+            if on_answer is not None:
+                with self._answered:
+                    self._callbacks[ident] = on_answer
             try:
                 if extra_env is not None:
                     if not self._environment_current():
@@ -214,6 +209,7 @@ class SupervisorClient:
                     self._callbacks.pop(ident, None)
                 self._lost(sock)
                 raise SupervisorGone(f"the supervisor of {self.folder.parent} went away ({exc})") from None
+        return sock, ident
 
     def _read(self, sock: socket.socket) -> None:
         buffer = b""
