@@ -96,6 +96,13 @@ class AutoencoderClassifier(nn.Module):
         return F.mse_loss(self.reconstruction, x.flatten(1))
 
 
+def say(line: str) -> None:
+    """One line of output in one write: the ranks share the job's log, and a line written in two parts (text, then
+    its newline, as print does when output is unbuffered) could be cut by another rank's line."""
+    sys.stdout.flush()
+    os.write(sys.stdout.fileno(), (line + "\n").encode())
+
+
 def build(name: str) -> nn.Module:
     if name == "mlp":
         return MLP()
@@ -192,9 +199,9 @@ def train(args: argparse.Namespace, rank: int = 0, world: int = 1) -> Optional[d
                         "seconds": round(seconds, 3)})
         said = f"epoch {epoch}/{args.epochs} loss={total / steps:.4f} val_acc={val_acc:.4f}"
         if rank == 0:
-            print(f"# cc status=running progress={95 * epoch // args.epochs} msg=\"{said}\"", flush=True)
+            say(f"# cc status=running progress={95 * epoch // args.epochs} msg=\"{said}\"")
         if label:
-            print(f"{label}{said}", flush=True)
+            say(f"{label}{said}")
     train_time = time.perf_counter() - started
     if rank != 0:
         return None
@@ -213,9 +220,9 @@ def train(args: argparse.Namespace, rank: int = 0, world: int = 1) -> Optional[d
 
 def finish(metrics: dict[str, Any], args: argparse.Namespace) -> None:
     Path(args.metrics).write_text(json.dumps(metrics, indent=2) + "\n")
-    print(f"# cc status=running progress=100 msg=\"test_acc={metrics['test_acc']:.4f}\"", flush=True)
-    print(f"{metrics['model']}: test accuracy {metrics['test_acc']:.4f}, {metrics['parameters']} parameters, "
-          f"trained in {metrics['train_time_s']:.1f} s on {metrics['device']} with {metrics['threads']} thread(s)")
+    say(f"# cc status=running progress=100 msg=\"test_acc={metrics['test_acc']:.4f}\"")
+    say(f"{metrics['model']}: test accuracy {metrics['test_acc']:.4f}, {metrics['parameters']} parameters, "
+        f"trained in {metrics['train_time_s']:.1f} s on {metrics['device']} with {metrics['threads']} thread(s)")
 
 
 # ------------------------------------------------------------------------------------------------------ distributed
@@ -233,11 +240,11 @@ def launch_ranks(argv: list[str]) -> int:
     if os.environ.get("SLURM_JOB_ID") and tasks > 1 and shutil.which("srun"):
         single_node = os.environ.get("SLURM_JOB_NUM_NODES", "1") == "1"
         env["MASTER_ADDR"] = "127.0.0.1" if single_node else socket.gethostname()
-        print(f"starting {tasks} ranks with srun", flush=True)
+        say(f"starting {tasks} ranks with srun")
         return subprocess.call(["srun", f"--ntasks={tasks}", "--kill-on-bad-exit=1", *command], env=env)
     world = int(os.environ.get("CC_TASKS") or 2)
     env.update(MASTER_ADDR="127.0.0.1", WORLD_SIZE=str(world))
-    print(f"starting {world} ranks as local processes", flush=True)
+    say(f"starting {world} ranks as local processes")
     ranks = [subprocess.Popen(command, env=dict(env, RANK=str(rank))) for rank in range(world)]
     codes = []
     for process in ranks:
@@ -258,8 +265,8 @@ def run_rank(args: argparse.Namespace) -> int:
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        print(f"[rank {rank}] of {world} on {socket.gethostname()}, pid {os.getpid()}"
-              + (f", SLURM task {os.environ['SLURM_PROCID']}" if "SLURM_PROCID" in os.environ else ""), flush=True)
+        say(f"[rank {rank}] of {world} on {socket.gethostname()}, pid {os.getpid()}"
+            + (f", SLURM task {os.environ['SLURM_PROCID']}" if "SLURM_PROCID" in os.environ else ""))
         metrics = train(args, rank, world)
         where = {"rank": rank, "host": socket.gethostname(), "pid": os.getpid(),
                  "slurm_task": os.environ.get("SLURM_PROCID"), "slurm_step": os.environ.get("SLURM_STEP_ID")}
