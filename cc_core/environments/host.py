@@ -109,7 +109,7 @@ class LocalEnvironmentHost(EnvironmentHost):
     def run(self, command: str, timeout: float) -> ShellOutput:
         try:
             process = subprocess.Popen(["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       stdin=subprocess.DEVNULL, text=True, errors="replace",
+                                       stdin=subprocess.DEVNULL, text=True, encoding="utf-8", errors="replace",
                                        start_new_session=True)
         except OSError as exc:
             raise JobTypeError(f"cannot start /bin/sh: {exc}", host=self.label) from None

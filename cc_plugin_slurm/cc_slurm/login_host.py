@@ -140,7 +140,7 @@ class LocalHost(LoginHost):
         full["PATH"] = os.pathsep.join(path + [p for p in _SYSTEM_PATHS if p not in path])
         try:
             done = subprocess.run(["/bin/bash", "-c", command], env=full, capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
+                                  encoding="utf-8", errors="replace", timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise CommandTimedOut(f"'{_short(command)}' did not finish within {timeout:g} s",
                                hint="the SLURM controller may be overloaded; raise the slurm option "

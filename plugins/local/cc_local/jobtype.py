@@ -473,7 +473,8 @@ def _notebook_runner_problems(job: JobSpec) -> list[str]:
     if python not in _RUNNER_CHECKED:
         try:
             probe = subprocess.run([python, "-c", "import cc_local.notebook, nbclient"], capture_output=True,
-                                   text=True, timeout=60, stdin=subprocess.DEVNULL)
+                                   text=True, encoding="utf-8", errors="replace", timeout=60,
+                                   stdin=subprocess.DEVNULL)
             _RUNNER_CHECKED[python] = None if probe.returncode == 0 else (probe.stderr.strip().splitlines() or [""])[-1]
         except (OSError, subprocess.TimeoutExpired) as exc:
             _RUNNER_CHECKED[python] = str(exc)
