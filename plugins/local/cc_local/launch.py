@@ -1,8 +1,8 @@
 """What to execute for a job: the command line and process options, per platform, as pure functions.
 
 Under a run's supervisor (Linux, :mod:`cc_local.supervisor`) a job runs as itself: the supervisor is its parent,
-writes its pid file and, when it ends, its exit code over the blanks of the exit-code file
-(:mod:`cc_local.exit_file`); a command that needs no shell (no quotes, variables, redirections, globs, builtins:
+writes its pid into the exit-code file's second line and, when it ends, its exit code over the blanks of the first
+(:mod:`cc_local.exit_file`); its environment is planned as only what cc adds to the runner's. A command that needs no shell (no quotes, variables, redirections, globs, builtins:
 :func:`direct_words`) is executed directly, as make does, any other under ``/bin/sh -c``. Without a supervisor (other
 POSIX systems, or when none can be started) every job runs under ``/bin/sh`` with a two-line prologue that does the
 same itself: it writes its pid to a file and, through an EXIT trap, its exit code, so a job that ends while nobody
