@@ -49,34 +49,23 @@ def open_exit_file(path: Union[str, Path]) -> int:
 def write_pid(fd: int, pid: int) -> None:
     """The pid over the blanks of the second line (in place)."""
     try:
-        os.pwrite(fd, f"{pid:<{WIDTH - 1}}\n".encode(), WIDTH)
+        os.pwrite(fd, _line_of(pid), WIDTH)
     except OSError:
         pass
 
 
 def write_exit_code_to(fd: int, code: int) -> bool:
-    """:func:`write_exit_code` through a descriptor of :func:`open_exit_file`."""
+    """The exit code over the blanks of the first line, in place, through a descriptor of :func:`open_exit_file`;
+    ``False`` when it could not be written (try again later)."""
     try:
-        os.pwrite(fd, f"{code:<{WIDTH - 1}}\n".encode(), 0)
+        os.pwrite(fd, _line_of(code), 0)
         return True
     except OSError:
         return False
 
 
-def write_exit_code(path: Union[str, Path], code: int) -> bool:
-    """Write ``code`` over the blanks, in place; ``False`` when it could not be written (try again later)."""
-    line = f"{code:<{WIDTH - 1}}\n".encode()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
-    except OSError:
-        return False
-    try:
-        os.pwrite(fd, line, 0)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+def _line_of(number: int) -> bytes:
+    return f"{number:<{WIDTH - 1}}\n".encode()
 
 
 def read_exit_file(path: Union[str, Path]) -> Optional[int]:

@@ -16,7 +16,7 @@ it ends by itself once none of its jobs runs, nothing is left to kill and nobody
 Protocol: JSON lines over the Unix socket ``<run folder>/.cc-supervisor/socket``. A request carries an ``id`` and
 an ``op``; its answer carries the same ``id``. Events (``{"event": "ended", ...}``) go to every connected client.
 
-``{"op": "spawn", "key", "attempt", "argv", "cwd", "env", "unset", "log", "exit_file", "keep_orphans",
+``{"op": "spawn", "key", "attempt", "argv", "cwd", "env", "log", "exit_file", "keep_orphans",
 "grace", "command", "tag", "job_dir"}`` → ``{"ok": true, "pid", "start", "tag"}`` or ``{"ok": false, "error", "missing"}``
 (``tag``, optional, is the job's ``CC_JOB_TAG``; the supervisor makes one when it is missing; ``command``, when the
 argv is a command's words, is what the shell runs if they cannot be executed directly)
@@ -26,7 +26,7 @@ argv is a command's words, is what the shell runs if they cannot be executed dir
 ``{"op": "job", "key", "attempt"}`` → ``{"ok": true, "job": {...} or null}``: one job's facts, as in ``jobs``
 ``{"op": "hello"}`` → ``{"ok": true, "pid", "tracking"}``
 ``{"op": "environment", "env"}`` → ``{"ok": true}``: the base of this connection's later ``spawn`` requests, whose
-``env`` holds only the variables that differ from it (and ``unset`` the names to leave out)
+``env`` holds only the variables that differ from it (a client whose environment lost a variable tells it again)
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from typing import Any, Optional
 
 from cc_local import spawn
 from cc_local.cgroup import JobCgroup, cgroup_base
-from cc_local.exit_file import make_folder, open_exit_file, write_exit_code, write_exit_code_to, write_pid
+from cc_local.exit_file import make_folder, open_exit_file, write_exit_code_to, write_pid
 from cc_local.job_processes import SIGKILL, TAG_VARIABLE, job_processes, live, send
 from cc_local.supervisor_socket import Connection, Connections, supervisor_folder
 from cc_local.processes import boot_tick, process_start_time, start_time_between
@@ -71,7 +71,7 @@ class SupervisedJob:
     code: Optional[int] = None
     written: bool = False
     killed: bool = False
-    exit_fd: Optional[int] = None      # the exit-code file, open from before the start until the code is in it
+    exit_fd: int = -1                  # the exit-code file, open from before the start until the code is in it
 
     def facts(self) -> dict[str, Any]:
         return {"key": self.key, "attempt": self.attempt, "pid": self.pid, "start": self.start, "tag": self.tag,
@@ -207,8 +207,6 @@ class Supervisor:
         tag = str(request.get("tag") or os.urandom(8).hex())
         env = dict(environment)
         env.update((str(k), str(v)) for k, v in request["env"].items())
-        for name in request.get("unset", ()):
-            env.pop(name, None)
         env[TAG_VARIABLE] = tag
         exit_file = self._path(request["exit_file"])
         exit_fd: Optional[int] = None
@@ -363,14 +361,10 @@ class Supervisor:
         """Write the exit code of a job that ended (again, when an earlier try failed)."""
         if job.code is None or job.written:
             return
-        written = write_exit_code_to(job.exit_fd, job.code) if job.exit_fd is not None else \
-            write_exit_code(job.exit_file, job.code)
-        if written or not os.path.isdir(os.path.dirname(job.exit_file) or "."):
+        if write_exit_code_to(job.exit_fd, job.code) or not os.path.isdir(os.path.dirname(job.exit_file) or "."):
             job.written = True
             self.unfinished -= 1
-            if job.exit_fd is not None:
-                os.close(job.exit_fd)
-                job.exit_fd = None
+            os.close(job.exit_fd)
         else:
             self.unwritten.append(job)
 
