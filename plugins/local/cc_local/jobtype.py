@@ -70,14 +70,9 @@ class LocalJobType(JobType):
 
     def begin(self, run_folder: Path) -> None:
         """The run's supervisor starts now, in the background, while the engine prepares the first submit."""
-        if not self.ops.supervised:
+        client = self._client(run_folder) if self.ops.supervised else None
+        if client is None:
             return
-        with self._lock:
-            if run_folder in self._unsupervised:
-                return
-            client = self._clients.get(run_folder)
-            if client is None:
-                client = self._clients[run_folder] = SupervisorClient(run_folder, self._supervisor_event)
         try:
             client.start_early()
         except OSError as exc:
@@ -177,12 +172,9 @@ class LocalJobType(JobType):
     def _supervisor(self, run_folder: Path, start: bool = True) -> Optional[SupervisorClient]:
         """The connection to the supervisor of ``run_folder``; ``None`` when there is none (and ``start`` is
         false) or it cannot be started."""
-        with self._lock:
-            if run_folder in self._unsupervised:
-                return None
-            client = self._clients.get(run_folder)
-            if client is None:
-                client = self._clients[run_folder] = SupervisorClient(run_folder, self._supervisor_event)
+        client = self._client(run_folder)
+        if client is None:
+            return None
         try:
             return client if client.connect(start=start) else None
         except (SupervisorGone, OSError) as exc:
@@ -191,11 +183,21 @@ class LocalJobType(JobType):
                 self._unsupervised.add(run_folder)
             return None
 
+    def _client(self, run_folder: Path) -> Optional[SupervisorClient]:
+        """The (maybe not yet connected) client of ``run_folder``'s supervisor; ``None`` for a run folder whose
+        supervisor could not be started."""
+        with self._lock:
+            if run_folder in self._unsupervised:
+                return None
+            client = self._clients.get(run_folder)
+            if client is None:
+                client = self._clients[run_folder] = SupervisorClient(run_folder, self._supervisor_event)
+            return client
+
     def _submit_supervised(self, client: SupervisorClient, launch: Launch, plan: ProcessPlan) -> Handle:
         """Hand the start to the run's supervisor and return at once with a pending handle: the supervisor writes
         the pid into the exit-code file before it answers (from then on `find` knows the attempt started), and the
-        answer arrives as
-        a ``running`` update with the full handle, or a failure to start (:meth:`_spawned`)."""
+        answer arrives as a ``running`` update with the full handle, or a failure to start (:meth:`_spawned`)."""
         key, attempt = launch.key, launch.attempt
         tag = secrets.token_hex(8)
         absolute = os.path.abspath  # the supervisor may have started elsewhere
@@ -222,26 +224,22 @@ class LocalJobType(JobType):
         or the supervisor went away before it answered."""
         key, attempt = launch.key, launch.attempt
         if answer.get("lost"):
-            # Whether it started is found out off the reader thread: the pid file says so (the supervisor writes it
-            # before it answers); one that did not is asked for again, once, from a new supervisor.
+            # Whether it started is found out off the reader thread (`find`: the supervisor, else the pid it writes
+            # into the exit-code file before it answers); one that did not is asked for again, once.
             threading.Thread(target=self._recover, args=(launch, request, env, handle, str(answer.get("error")), retry),
                              name="cc-local-recover", daemon=True).start()
             return
         if not answer.get("ok"):
-            with self._lock:
-                self._watched.discard((key, attempt))
             reason = f"{answer['what']} '{answer['missing']}' does not exist" if answer.get("missing") \
                 else str(answer.get("error"))
-            self._tell(JobUpdate(key, attempt, JobState.FAILED, None, reason, started=False))
+            self._report_end(JobUpdate(key, attempt, JobState.FAILED, None, reason, started=False))
             return
         full = {**{k: v for k, v in handle.items() if k != "pending"}, "pid": int(answer["pid"]),
                 "start": answer.get("start"), "tag": answer.get("tag") or handle["tag"]}
         self._tell(JobUpdate(key, attempt, JobState.RUNNING, handle=full))
         if answer.get("again") and answer.get("code") is not None:
             # started before and ended already: its end is told now, as it will not be pushed again
-            with self._lock:
-                self._watched.discard((key, attempt))
-            self._tell(_update_from(key, attempt, answer))
+            self._report_end(_update_from(key, attempt, answer))
 
     def _recover(self, launch: Launch, request: dict[str, Any], env: dict[str, str], handle: Handle, error: str,
                  retry: bool) -> None:
@@ -261,22 +259,22 @@ class LocalJobType(JobType):
                 return
             except SupervisorGone as exc:
                 error = str(exc)
-        with self._lock:
-            self._watched.discard((key, attempt))
-        self._tell(JobUpdate(key, attempt, JobState.FAILED, None, f"could not start: {error}", started=False))
+        self._report_end(JobUpdate(key, attempt, JobState.FAILED, None, f"could not start: {error}", started=False))
 
     def _tell(self, update: JobUpdate) -> None:
         if self._sink is not None:
             self._sink(update)
 
+    def _report_end(self, update: JobUpdate) -> None:
+        """An attempt ended (or never started): no longer ours to watch, and the engine is told."""
+        with self._lock:
+            self._watched.discard((update.key, update.attempt))
+        self._tell(update)
+
     def _supervisor_event(self, event: dict[str, Any]) -> None:
         if event.get("event") != "ended":
             return
-        key, attempt = str(event["key"]), int(event["attempt"])
-        with self._lock:
-            self._watched.discard((key, attempt))
-        if self._sink is not None:
-            self._sink(_update_from(key, attempt, event))
+        self._report_end(_update_from(str(event["key"]), int(event["attempt"]), event))
 
     def _check_supervised(self, job: ActiveJob) -> Optional[JobUpdate] | bool:
         """Ask the job's supervisor about it: an update when it ended, ``True`` when it runs (its end is pushed),
@@ -312,14 +310,10 @@ class LocalJobType(JobType):
             raise JobTypeError(f"cannot start: {exc.strerror}", job=key) from None
 
     def _ended(self, key: str, attempt: int, code: int, lost: Optional[str]) -> None:
-        with self._lock:
-            self._watched.discard((key, attempt))
-        if self._sink is None:
-            return
         if lost is not None:
-            self._sink(JobUpdate(key, attempt, JobState.FAILED, None, lost))
+            self._report_end(JobUpdate(key, attempt, JobState.FAILED, None, lost))
         else:
-            self._sink(JobUpdate(key, attempt, JobState.DONE if code == 0 else JobState.FAILED, code))
+            self._report_end(JobUpdate(key, attempt, JobState.DONE if code == 0 else JobState.FAILED, code))
 
     def find(self, launch: Launch) -> Optional[Handle]:
         if self.ops.supervised:
@@ -336,6 +330,14 @@ class LocalJobType(JobType):
         pid_file, exit_file = attempt_files(run_folder / key, attempt)
         return {"pid": int(facts["pid"]), "start": facts.get("start"), "pid_file": str(pid_file),
                 "exit_file": str(exit_file), "tag": facts.get("tag"), "supervisor": str(run_folder)}
+
+    def _with_pid(self, job: ActiveJob) -> Optional[Handle]:
+        """The job's handle with its pid: as recorded, or for a start never confirmed what the pid it left says
+        (``None`` when it left none: it never started)."""
+        if job.handle.get("pid") is not None:
+            return job.handle
+        found = self._found(job.job_dir, job.attempt)
+        return None if found is None else {**job.handle, **found}
 
     def _found(self, job_dir: Path, attempt: int) -> Optional[Handle]:
         """The handle of an attempt whose pid file holds its pid (it started), else ``None``."""
@@ -364,14 +366,11 @@ class LocalJobType(JobType):
             with self._lock:
                 if (job.key, job.attempt) in self._watched:
                     continue  # a child of ours: its exit is pushed as it happens
-            handle = job.handle
-            if handle.get("pid") is None:   # a start never confirmed: its pid file says whether it happened
-                found = self._found(job.job_dir, job.attempt)
-                if found is None:
-                    updates.append(JobUpdate(job.key, job.attempt, JobState.FAILED, None,
-                                             "lost: its start was never confirmed", started=False))
-                    continue
-                handle = {**handle, **found}
+            handle = self._with_pid(job)
+            if handle is None:
+                updates.append(JobUpdate(job.key, job.attempt, JobState.FAILED, None,
+                                         "lost: its start was never confirmed", started=False))
+                continue
             if self.ops.supervised and handle.get("supervisor"):
                 known = self._check_supervised(job)
                 if isinstance(known, JobUpdate):
@@ -399,10 +398,7 @@ class LocalJobType(JobType):
         return updates
 
     def _foreign_ended(self, key: str, attempt: int, exit_file: Path) -> None:
-        with self._lock:
-            self._watched.discard((key, attempt))
-        if self._sink is not None:
-            self._sink(self._outcome(key, attempt, exit_file))
+        self._report_end(self._outcome(key, attempt, exit_file))
 
     @staticmethod
     def _outcome(key: str, attempt: int, exit_file: Path) -> JobUpdate:
@@ -433,8 +429,7 @@ class LocalJobType(JobType):
 
     def _cancel_directly(self, active: Sequence[ActiveJob]) -> None:
         for job in active:
-            handle = job.handle if job.handle.get("pid") is not None else \
-                {**job.handle, **(self._found(job.job_dir, job.attempt) or {"pid": 0})}
+            handle = self._with_pid(job) or {**job.handle, "pid": 0}   # no pid known: only its tag finds it
             pid, start, tag = int(handle["pid"]), handle.get("start"), handle.get("tag")
             # pid and start time name the main process; what carries the job's tag is the job's whatever its pid
             if self.ops.kill_job(pid, start, tag, signal.SIGTERM) and self.kill_grace >= 0:
