@@ -15,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from pool_reference import run   # the same loop: only what each job does differs
 
 
 class Store:
@@ -49,30 +50,12 @@ def job(name: str, work: str, store: Store) -> int:
     return code
 
 
-def main(path: str, work: str, workers: int = 2) -> None:
+def main(path: str, work: str) -> None:
     with open(path) as handle:
         parents: dict[str, list[str]] = json.load(handle)
     os.makedirs(work, exist_ok=True)
     store = Store(os.path.join(work, "store.db"))
-    waiting = {name: set(deps) for name, deps in parents.items()}
-    children: dict[str, list[str]] = {name: [] for name in parents}
-    for name, deps in parents.items():
-        for parent in deps:
-            children[parent].append(name)
-    with ThreadPoolExecutor(workers) as pool:
-        running: dict[Future[int], str] = {}
-        for name in [n for n, deps in waiting.items() if not deps]:
-            running[pool.submit(job, name, work, store)] = name
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                name = running.pop(future)
-                if future.result() != 0:
-                    raise SystemExit(f"{name} failed")
-                for child in children[name]:
-                    waiting[child].discard(name)
-                    if not waiting[child]:
-                        running[pool.submit(job, child, work, store)] = child
+    run(parents, lambda name: job(name, work, store))
 
 
 if __name__ == "__main__":
