@@ -275,6 +275,7 @@ def run_rank(args: argparse.Namespace) -> int:
         if metrics is not None:
             metrics["ranks"] = gathered
             finish(metrics, args)
+        dist.barrier()   # no rank leaves (rank 0 holds the group's store) while another still uses the group
     finally:
         dist.destroy_process_group()
     return 0
@@ -300,7 +301,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     raw = sys.argv[1:] if argv is None else argv
     args = parse(raw)
     if args.distributed and os.environ.get(WORKER):
-        return run_rank(args)
+        code = run_rank(args)
+        # A rank leaves at once, without the interpreter's teardown: gloo's threads, torn down there while another
+        # rank's process ends, could abort it ("terminate called without an active exception") after its work was
+        # done, and srun then ends the job's other ranks.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     if args.distributed:
         return launch_ranks(raw)
     metrics = train(args)
